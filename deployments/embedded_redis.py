@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import ray
@@ -20,16 +21,24 @@ ACTOR_NAME = "embedded-redis"
 _PIDFILE = "valkey.pid"
 
 
-def _stop_stale_server(data_dir: Path) -> None:
-    """Stop a server left running by an actor that was killed without cleaning up."""
+def _stop_stale_server(data_dir: Path, wait_s: float = 15.0) -> None:
+    """Stop a server left running by an actor that was killed without cleaning up.
+
+    SIGTERM makes Valkey write its snapshot; we wait for it to exit so the new server
+    loads that snapshot instead of racing it.
+    """
     pidfile = data_dir / _PIDFILE
     try:
         pid = int(pidfile.read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return
-    if b"valkey" in cmdline:
-        os.kill(pid, signal.SIGTERM)
+    if b"valkey" not in cmdline:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def start_valkey(data_dir: Path, port: int | None = None) -> ValkeyServer:
@@ -63,8 +72,13 @@ class EmbeddedRedis:
         """True while the server answers PING."""
         return self._server.is_running()
 
+    def shutdown(self) -> None:
+        """Stop the server (it writes its snapshot first); call before killing the actor."""
+        if self._server.is_running():
+            self._server.stop()
+
     def __ray_shutdown__(self) -> None:
-        self._server.stop()
+        self.shutdown()
 
 
 def ensure_embedded_redis(data_dir: Path) -> str:

@@ -30,17 +30,14 @@ class SessionJanitor:
         settings = get_settings()
         self._store = SessionStore(make_client(redis_url), settings.session_timeout_s)
         self._interval_s = settings.janitor_interval_s
-        self._task: asyncio.Task[None] | None = None
         self._runs = 0
         self._last_run: float | None = None
         self._last_error: str | None = None
         self._sessions_deleted = 0
         self._keys_deleted = 0
-
-    async def start(self) -> None:
-        """Start the sweep loop unless it is running already (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop())
+        # An async actor's constructor runs on its event loop, so the loop starts here and
+        # starts again whenever Ray restarts the actor.
+        self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def sweep_now(self) -> dict[str, int]:
         """Run one sweep at once and return what it deleted."""
@@ -54,7 +51,7 @@ class SessionJanitor:
     async def status(self) -> dict[str, object]:
         """Counters and the last error, for the health endpoint and operators."""
         return {
-            "running": self._task is not None and not self._task.done(),
+            "running": not self._task.done(),
             "interval_s": self._interval_s,
             "runs": self._runs,
             "last_run": self._last_run,
@@ -77,12 +74,10 @@ class SessionJanitor:
 
 
 def ensure_session_janitor(redis_url: str) -> ray.actor.ActorHandle:
-    """Get or create the cluster's ``session-janitor`` actor and make sure it is sweeping."""
-    janitor = SessionJanitor.options(
+    """Get or create the cluster's ``session-janitor`` actor (it sweeps from its start)."""
+    return SessionJanitor.options(
         name=ACTOR_NAME,
         namespace=PLATFORM_NAMESPACE,
         lifetime="detached",
         get_if_exists=True,
     ).remote(redis_url)
-    janitor.start.remote()
-    return janitor

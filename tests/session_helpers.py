@@ -1,0 +1,48 @@
+"""Small helpers shared by the session tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import httpx
+
+from deployments.redis_client import make_client
+from deployments.session_store import SessionStore
+
+
+def initiate(http: httpx.Client) -> str:
+    """Start a session through the real endpoint and return its token."""
+    response = http.get("/utils/session/initiate")
+    assert response.status_code == 200, response.text
+    return response.json()["session_token"]
+
+
+def heartbeat(http: httpx.Client, token: object) -> httpx.Response:
+    """POST a heartbeat for ``token``."""
+    return http.post("/utils/session/heartbeat", json={"session_token": token})
+
+
+def register_keys(redis_url: str, timeout_s: int, token: str, keys: list[str]) -> None:
+    """Register ``keys`` with session ``token`` the way deployments do (SessionStore)."""
+
+    async def _run() -> None:
+        client = make_client(redis_url)
+        store = SessionStore(client, timeout_s)
+        for key in keys:
+            await client.set(key, b"payload")
+            await store.register_key(token, key)
+        await client.aclose()
+
+    asyncio.run(_run())
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Poll ``predicate`` until it is true or the timeout passes; return its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
