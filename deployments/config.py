@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="Retry-After seconds sent with 503 answers.",
     )
 
+    @field_validator("dtn_product_id", "dtn_login", "dtn_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
@@ -80,11 +85,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _dtn_complete(self) -> Settings:
         given = [self.dtn_product_id, self.dtn_login, self.dtn_password]
-        if any(given) and not all(given):
+        if any(v is not None for v in given) and None in given:
             missing = [
                 name for name, value in
                 zip(("DTN_PRODUCT_ID", "DTN_LOGIN", "DTN_PASSWORD"), given, strict=True)
-                if not value
+                if value is None
             ]
             raise ValueError(f"DTN credentials are incomplete: set {', '.join(missing)} too")
         return self
@@ -92,7 +97,7 @@ class Settings(BaseSettings):
     @property
     def has_dtn_credentials(self) -> bool:
         """True when a real DTN account is configured (else the IQFeed simulator is used)."""
-        return self.dtn_password is not None
+        return None not in (self.dtn_product_id, self.dtn_login, self.dtn_password)
 
 
 def _describe(error: ValidationError) -> str:

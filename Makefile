@@ -1,0 +1,41 @@
+# Two commands: `make run` (the whole platform) and `make test` (lint + the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# A local cluster started by `make run` uses Ray's token auth; the CLI needs to be told.
+RAY_CLI := RAY_AUTH_MODE=token $(VENV)/bin
+
+.PHONY: run test lint bench status stop install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m deployments.config --check
+	$(VENV)/bin/serve run serve.yaml
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+status: $(STAMP)
+	$(RAY_CLI)/serve status
+
+stop: $(STAMP)
+	-$(RAY_CLI)/serve shutdown -y
+	$(RAY_CLI)/ray stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

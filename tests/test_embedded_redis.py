@@ -1,0 +1,44 @@
+"""The embedded Valkey server behind the ``embedded-redis`` actor (used when REDIS_URL is unset)."""
+
+from __future__ import annotations
+
+import time
+
+import ray
+import redis
+
+from deployments import PLATFORM_NAMESPACE
+from deployments.config import Settings
+from deployments.embedded_redis import ACTOR_NAME, ensure_embedded_redis
+from deployments.redis_client import resolve_redis_url
+from tests.conftest import Platform
+from tests.session_helpers import wait_for
+
+
+def test_one_server_per_cluster_whose_data_survives_an_actor_crash(platform: Platform, tmp_path):
+    url = ensure_embedded_redis(tmp_path)
+    try:
+        assert ensure_embedded_redis(tmp_path) == url, "a second caller gets the same server"
+        assert resolve_redis_url(Settings(redis_url=None, data_dir=tmp_path)) == url
+        client = redis.Redis.from_url(url)
+        client.set("v1:test:survivor", b"bars")
+        time.sleep(1.5)  # the append-only file is synced once a second
+
+
+        actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+        ray.kill(actor, no_restart=False)  # the worker dies; Ray restarts the actor
+
+        def restarted() -> bool:
+            try:
+                return ray.get(actor.ping.remote(), timeout=10)
+            except ray.exceptions.RayError:
+                return False
+
+        assert wait_for(restarted, 60)
+        assert ray.get(actor.url.remote()) == url, "clients keep a valid URL across restarts"
+        assert client.get("v1:test:survivor") == b"bars"
+        assert (tmp_path / "valkey").is_dir()
+    finally:
+        actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+        ray.get(actor.shutdown.remote())
+        ray.kill(actor, no_restart=True)
