@@ -8,10 +8,12 @@ RAY_CLI := RAY_AUTH_MODE=token $(VENV)/bin
 
 .PHONY: run test lint bench status stop install clean
 
+# uv (from PyPI) makes a fresh clone's install take seconds; plain pip is the fallback.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check uv \
+	  && $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
