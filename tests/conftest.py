@@ -8,8 +8,6 @@ tests can cut the link and stage a Redis outage.
 from __future__ import annotations
 
 import os
-import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,26 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-import ray
 import redis
-import yaml
-from ray import serve
-from ray.serve._private import api as serve_api
-from ray.serve.config import gRPCOptions
-from ray.serve.schema import ServeDeploySchema
 
+from deployments.local_platform import start_platform, stop_platform
 from tests.tcp_fault_proxy import TcpFaultProxy
 
-ROOT = Path(__file__).resolve().parent.parent
 TEST_SESSION_TIMEOUT_S = 60
 TEST_JANITOR_INTERVAL_S = 0.5
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _reachable(url: str) -> bool:
@@ -95,22 +80,6 @@ def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-def _wait_until_healthy(base_url: str, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        statuses = {name: app.status for name, app in serve.status().applications.items()}
-        if statuses and all(s == "RUNNING" for s in statuses.values()):
-            try:
-                if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-        if any(s == "DEPLOY_FAILED" for s in statuses.values()):
-            raise RuntimeError(f"serve.yaml failed to deploy: {serve.status().applications}")
-        time.sleep(0.5)
-    raise TimeoutError(f"platform not healthy after {timeout_s}s: {serve.status()}")
-
-
 @pytest.fixture(scope="session")
 def platform(
     redis_url: str, redis_proxy: TcpFaultProxy, tmp_path_factory: pytest.TempPathFactory
@@ -120,32 +89,11 @@ def platform(
     proxied = urlunsplit(parts._replace(netloc=f"127.0.0.1:{redis_proxy.port}"))
     env = _platform_env(proxied, tmp_path_factory.mktemp("data"))
     saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the raylet, and so every worker, inherits this environment
-    http_port = free_port()
-    ray.init(
-        address="local",
-        namespace="serve",
-        include_dashboard=True,
-        dashboard_port=free_port(),
-        logging_level="WARNING",
-    )
-    config = yaml.safe_load((ROOT / "serve.yaml").read_text())
-    config["http_options"].update(host="127.0.0.1", port=http_port)
-    schema = ServeDeploySchema.model_validate(config)
-    client = serve_api.serve_start(
-        http_options=schema.http_options.model_dump(),
-        grpc_options=gRPCOptions(**schema.grpc_options.model_dump()),
-        proxy_location=schema.proxy_location,
-        global_logging_config=schema.logging_config,
-    )
-    client.deploy_apps(schema)
-    base_url = f"http://127.0.0.1:{http_port}"
     try:
-        _wait_until_healthy(base_url)
+        base_url = start_platform(env)
         yield Platform(base_url, redis_url, redis_proxy, TEST_SESSION_TIMEOUT_S)
     finally:
-        serve.shutdown()
-        ray.shutdown()
+        stop_platform()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
