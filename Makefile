@@ -38,6 +38,7 @@ status: $(STAMP)
 stop: $(STAMP)
 	-$(RAY_CLI)/serve shutdown -y
 	$(RAY_CLI)/ray stop
+	$(PY) -m deployments.embedded_redis stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

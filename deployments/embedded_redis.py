@@ -112,3 +112,20 @@ def ensure_embedded_redis(data_dir: Path) -> str:
         get_if_exists=True,
     ).remote(str(data_dir / "valkey"))
     return ray.get(actor.url.remote(), timeout=60)
+
+
+def main(argv: list[str]) -> int:
+    """CLI: ``stop`` stops the embedded server of ``DATA_DIR`` (it saves its data first)."""
+    if argv != ["stop"]:
+        print("usage: python -m deployments.embedded_redis stop")
+        return 2
+    from deployments.config import load_settings
+
+    _stop_stale_server(load_settings().data_dir / "valkey")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""Conversions between US/Eastern wall time (what IQFeed speaks) and UTC epoch seconds.
+
+Inside the platform every time is UTC epoch seconds; IQFeed timestamps and request times are
+America/New_York wall time. The vectorised conversion looks up the UTC offset once per
+calendar day and computes transition days (DST changes) per element. In the repeated hour of
+a fall-back day a wall time is read as its first occurrence (EDT), IQFeed's convention for
+history requests; equity markets are closed at that hour.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+EASTERN = ZoneInfo("America/New_York")
+_DAY = 86400
+
+
+@lru_cache(maxsize=8192)
+def _day_offsets(day_number: int) -> tuple[int, int]:
+    """UTC offsets (seconds) at the start and the end of local day ``day_number``."""
+    midnight = datetime(1970, 1, 1) + timedelta(days=day_number)
+    first = midnight.replace(tzinfo=EASTERN).utcoffset()
+    last = (midnight + timedelta(seconds=_DAY - 1)).replace(tzinfo=EASTERN).utcoffset()
+    return int(first.total_seconds()), int(last.total_seconds())
+
+
+def _offset_of(wall_seconds: int) -> int:
+    wall = datetime(1970, 1, 1) + timedelta(seconds=int(wall_seconds))
+    return int(wall.replace(tzinfo=EASTERN).utcoffset().total_seconds())
+
+
+def eastern_to_utc(wall_seconds: np.ndarray) -> np.ndarray:
+    """UTC epoch seconds of Eastern wall times given as seconds since 1970-01-01 00:00 (naive).
+
+    >>> int(eastern_to_utc(np.array([1704205800]))[0])  # 2024-01-02 14:30 wall -> 19:30Z
+    1704223800
+    """
+    wall = np.asarray(wall_seconds, dtype=np.int64)
+    if wall.size == 0:
+        return wall.copy()
+    days = wall // _DAY
+    unique_days, inverse = np.unique(days, return_inverse=True)
+    offsets = np.empty(unique_days.size, dtype=np.int64)
+    transition = np.zeros(unique_days.size, dtype=bool)
+    for k, day in enumerate(unique_days.tolist()):
+        first, last = _day_offsets(day)
+        offsets[k] = first
+        transition[k] = first != last
+    utc = wall - offsets[inverse]
+    if transition.any():
+        for idx in np.flatnonzero(transition[inverse]).tolist():
+            utc[idx] = wall[idx] - _offset_of(wall[idx])
+    return utc
+
+
+def utc_to_eastern(epoch_seconds: np.ndarray) -> np.ndarray:
+    """Eastern wall times (naive seconds since 1970-01-01) of UTC epoch seconds."""
+    utc = np.asarray(epoch_seconds, dtype=np.int64)
+    if utc.size == 0:
+        return utc.copy()
+    # The offset is constant within a UTC day except on transition days; look both ends up.
+    days = utc // _DAY
+    unique_days, inverse = np.unique(days, return_inverse=True)
+    result = np.empty_like(utc)
+    for k, day in enumerate(unique_days.tolist()):
+        mask = inverse == k
+        start = datetime.fromtimestamp(day * _DAY, UTC).astimezone(EASTERN).utcoffset()
+        end = datetime.fromtimestamp(day * _DAY + _DAY - 1, UTC).astimezone(EASTERN).utcoffset()
+        if start == end:
+            result[mask] = utc[mask] + int(start.total_seconds())
+        else:
+            for idx in np.flatnonzero(mask).tolist():
+                moment = datetime.fromtimestamp(int(utc[idx]), UTC).astimezone(EASTERN)
+                result[idx] = utc[idx] + int(moment.utcoffset().total_seconds())
+    return result
+
+
+def format_request_time(epoch_seconds: int) -> str:
+    """``CCYYMMDD HHMMSS`` in Eastern wall time, as IQFeed history requests expect."""
+    return datetime.fromtimestamp(int(epoch_seconds), UTC).astimezone(EASTERN).strftime(
+        "%Y%m%d %H%M%S"
+    )

@@ -1,0 +1,114 @@
+"""US equity (NYSE) trading calendar in the exchange time zone, America/New_York.
+
+Answers which days the market trades and when its sessions open and close in UTC, so that the
+synthetic market and the IQFeed simulator agree with a real feed on where bars can exist.
+
+Left out: early closes (13:00 ET on some days around Independence Day, Thanksgiving and
+Christmas are treated as full days) and one-off closures (9/11, Hurricane Sandy, national days of
+mourning). Holiday rules follow current NYSE practice and are applied to all years alike, except
+that MLK Day starts in 1998 and Juneteenth in 2022.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+EXCHANGE_TZ = ZoneInfo("America/New_York")
+
+PRE_MARKET_OPEN = time(4, 0)
+REGULAR_OPEN = time(9, 30)
+REGULAR_CLOSE = time(16, 0)
+AFTER_HOURS_CLOSE = time(20, 0)
+
+_MONDAY, _THURSDAY, _SATURDAY, _SUNDAY = 0, 3, 5, 6
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The n-th (1-based) given weekday of a month."""
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_weekday(year: int, month: int, weekday: int) -> date:
+    """The last given weekday of a month."""
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    last = nxt - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _easter(year: int) -> date:
+    """Easter Sunday, anonymous Gregorian algorithm (Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month, day = divmod(h + el - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _observed(day: date) -> date:
+    """Saturday holidays move to the Friday before, Sunday holidays to the Monday after."""
+    if day.weekday() == _SATURDAY:
+        return day - timedelta(days=1)
+    if day.weekday() == _SUNDAY:
+        return day + timedelta(days=1)
+    return day
+
+
+@lru_cache(maxsize=256)
+def nyse_holidays(year: int) -> frozenset[date]:
+    """NYSE full-day closures of ``year`` as observed (weekend rules applied).
+
+    A Saturday New Year's Day is not observed on the Friday before (NYSE rule 7.2).
+    """
+    days: set[date] = set()
+    new_year = date(year, 1, 1)
+    if new_year.weekday() != _SATURDAY:
+        days.add(_observed(new_year))
+    if year >= 1998:
+        days.add(_nth_weekday(year, 1, _MONDAY, 3))  # Martin Luther King Jr. Day
+    days.add(_nth_weekday(year, 2, _MONDAY, 3))  # Washington's Birthday
+    days.add(_easter(year) - timedelta(days=2))  # Good Friday
+    days.add(_last_weekday(year, 5, _MONDAY))  # Memorial Day
+    if year >= 2022:
+        days.add(_observed(date(year, 6, 19)))  # Juneteenth
+    days.add(_observed(date(year, 7, 4)))  # Independence Day
+    days.add(_nth_weekday(year, 9, _MONDAY, 1))  # Labor Day
+    days.add(_nth_weekday(year, 11, _THURSDAY, 4))  # Thanksgiving
+    days.add(_observed(date(year, 12, 25)))  # Christmas
+    return frozenset(days)
+
+
+def is_trading_day(day: date) -> bool:
+    """True when NYSE trades on ``day``: a weekday that is not a full-day holiday."""
+    return day.weekday() < _SATURDAY and day not in nyse_holidays(day.year)
+
+
+def trading_days(start: date, end: date) -> list[date]:
+    """Trading days from ``start`` to ``end``, both inclusive, ascending (empty if end < start)."""
+    return [
+        start + timedelta(days=i)
+        for i in range((end - start).days + 1)
+        if is_trading_day(start + timedelta(days=i))
+    ]
+
+
+def _utc_seconds(day: date, at: time) -> int:
+    """UTC epoch seconds of wall-clock time ``at`` on ``day`` in the exchange time zone."""
+    return int(datetime.combine(day, at, tzinfo=EXCHANGE_TZ).timestamp())
+
+
+def session_bounds_utc(day: date, extended: bool = False) -> tuple[int, int]:
+    """UTC epoch seconds [open, close) of ``day``'s session, DST-correct.
+
+    Regular session 09:30-16:00 ET; with ``extended`` 04:00-20:00 ET. The day is not checked.
+    """
+    if extended:
+        return _utc_seconds(day, PRE_MARKET_OPEN), _utc_seconds(day, AFTER_HOURS_CLOSE)
+    return _utc_seconds(day, REGULAR_OPEN), _utc_seconds(day, REGULAR_CLOSE)
