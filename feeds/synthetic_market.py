@@ -167,24 +167,44 @@ def _intraday_shape() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return regular, u, ramp
 
 
+class _Shape(NamedTuple):
+    std: np.ndarray  # per-second standard deviation of the latent log price
+    cum_var: np.ndarray  # cumulative variance from 09:30 to the end of each second until 20:00
+    p_trade: np.ndarray  # probability that a second has a trade
+    activity: np.ndarray  # relative trade intensity of a traded second
+
+
+@cache
+def _symbol_shape(symbol: str) -> _Shape:
+    """Per-second arrays of ``symbol`` that are the same every day (computed once)."""
+    prof = _profile(symbol)
+    regular, u, ramp = _intraday_shape()
+    daily_var = prof.vol**2 / _TRADING_DAYS_PER_YEAR
+    var = np.where(regular, u, _EXT_VARIANCE) * (daily_var / _REG_SECONDS)
+    p_reg = 1.0 - (1.0 - prof.p_regular) ** u
+    p_trade = np.where(regular, p_reg, np.minimum(prof.p_extended * ramp, 1.0))
+    activity = np.where(regular, u, 0.1 * ramp)
+    shape = _Shape(np.sqrt(var), np.cumsum(var[_REG_START:]), p_trade, activity)
+    for arr in shape:
+        arr.setflags(write=False)
+    return shape
+
+
 def _latent_path(
-    rng: np.random.Generator, var: np.ndarray, log_open: float, log_next: float
+    rng: np.random.Generator, shape: _Shape, log_open: float, log_next: float
 ) -> np.ndarray:
-    """Log price at each second boundary (length ``var.size + 1``).
+    """Log price at each second boundary of 04:00-20:00 ET (``_EXT_SECONDS + 1`` values).
 
     Pre-market walks into ``log_open`` at 09:30; 09:30-20:00 is a Brownian bridge from
-    ``log_open`` to ``log_next`` with per-second variances ``var``.
+    ``log_open`` to ``log_next`` (the next trading day's open).
     """
-    steps = rng.standard_normal(var.size) * np.sqrt(var)
-    path = np.empty(var.size + 1)
-    pre = steps[:_REG_START]
-    path[:_REG_START] = log_open - np.cumsum(pre[::-1])[::-1]
+    steps = rng.standard_normal(_EXT_SECONDS) * shape.std
+    path = np.empty(_EXT_SECONDS + 1)
+    path[:_REG_START] = log_open - np.cumsum(steps[_REG_START - 1 :: -1])[::-1]
     path[_REG_START] = log_open
     walk = np.cumsum(steps[_REG_START:])
-    cum_var = np.cumsum(var[_REG_START:])
-    path[_REG_START + 1 :] = (
-        log_open + walk - (cum_var / cum_var[-1]) * (walk[-1] - (log_next - log_open))
-    )
+    pull = (walk[-1] - (log_next - log_open)) / shape.cum_var[-1]
+    path[_REG_START + 1 :] = log_open + walk - shape.cum_var * pull
     return path
 
 
@@ -200,28 +220,21 @@ def second_bars(symbol: str, day: date) -> dict[str, np.ndarray]:
     idx = bisect_left(days, day)
     if not is_trading_day(day) or idx + 1 >= len(days) or days[idx] != day:
         return _empty_bars()
+    shape = _symbol_shape(symbol)
     log_opens = _log_opens(symbol)
-    regular, u, ramp = _intraday_shape()
     rng = _rng("seconds", symbol, day.isoformat())
-
-    daily_var = prof.vol**2 / _TRADING_DAYS_PER_YEAR
-    var = np.where(regular, u, _EXT_VARIANCE) * (daily_var / _REG_SECONDS)
-    path = _latent_path(rng, var, log_opens[idx], log_opens[idx + 1])
+    path = _latent_path(rng, shape, log_opens[idx], log_opens[idx + 1])
 
     # Which seconds trade, and how much.
-    p_reg = 1.0 - (1.0 - prof.p_regular) ** u
-    p = np.where(regular, p_reg, np.minimum(prof.p_extended * ramp, 1.0))
-    traded = rng.random(_EXT_SECONDS) < p
-    sec = np.flatnonzero(traded)
-    activity = np.where(regular, u, 0.1 * ramp)[sec]
-    n = 1 + rng.poisson(prof.trades * activity)
+    sec = np.flatnonzero(rng.random(_EXT_SECONDS) < shape.p_trade)
+    n = 1 + rng.poisson(prof.trades * shape.activity[sec])
     size = rng.lognormal(-0.18, 0.6, sec.size)  # mean about 1
     v = np.maximum(1.0, np.round(n * prof.lot * size))
 
     # Prices: open at the latent price entering the second, close at the one leaving it.
     c = np.maximum(0.01, np.round(np.exp(path[sec + 1]), 2))
     o = np.where(n > 1, np.maximum(0.01, np.round(np.exp(path[sec]), 2)), c)
-    excursion = 0.5 * np.sqrt(var[sec] * np.log1p(n - 1)) * c  # 0 for single-trade seconds
+    excursion = 0.5 * shape.std[sec] * np.sqrt(np.log1p(n - 1)) * c  # 0 for single-trade seconds
     up = np.round(np.abs(rng.standard_normal(sec.size)) * excursion, 2)
     down = np.round(np.abs(rng.standard_normal(sec.size)) * excursion, 2)
     h = np.round(np.maximum(o, c) + up, 2)

@@ -1,0 +1,6 @@
+"""An IQFeed stand-in on loopback for the default run and the tests (``python -m feeds.simulator``)."""
+
+from feeds.simulator.faults import SimulatorFaults
+from feeds.simulator.server import IQFeedSimulator
+
+__all__ = ["IQFeedSimulator", "SimulatorFaults"]

@@ -1,0 +1,126 @@
+"""Synthetic market: determinism, session coverage, OHLC consistency and intraday shape."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from feeds.market_calendar import session_bounds_utc
+from feeds.synthetic_market import (
+    KNOWN_SYMBOLS,
+    daily_bars,
+    is_known_symbol,
+    second_bars,
+)
+
+DAY = date(2024, 3, 12)
+KEYS = ("t", "o", "h", "l", "c", "v", "n")
+
+
+def _regular_mask(t: np.ndarray, day: date) -> np.ndarray:
+    open_, close = session_bounds_utc(day)
+    return (t >= open_) & (t < close)
+
+
+def test_known_symbols() -> None:
+    assert {"SPY", "AAPL", "MSFT", "QQQ", "TSLA", "NVDA"} <= KNOWN_SYMBOLS
+    assert is_known_symbol("SPY")
+    assert not is_known_symbol("NOPE")
+    with pytest.raises(KeyError):
+        second_bars("NOPE", DAY)
+    with pytest.raises(KeyError):
+        daily_bars("NOPE", [DAY])
+
+
+def test_deterministic_and_distinct() -> None:
+    first, second = second_bars("AAPL", DAY), second_bars("AAPL", DAY)
+    assert tuple(first) == KEYS
+    for key in KEYS:
+        np.testing.assert_array_equal(first[key], second[key])
+    other_day = second_bars("AAPL", date(2024, 3, 13))
+    other_symbol = second_bars("MSFT", DAY)
+    assert not np.array_equal(first["c"][:1000], other_day["c"][:1000])
+    assert not np.array_equal(first["c"][:1000], other_symbol["c"][:1000])
+
+
+@pytest.mark.parametrize("day", [date(2024, 3, 9), date(2024, 3, 10), date(2024, 12, 25)])
+def test_no_bars_on_closed_days(day: date) -> None:
+    bars = second_bars("SPY", day)
+    assert tuple(bars) == KEYS
+    assert all(arr.size == 0 for arr in bars.values())
+    assert bars["t"].dtype == np.int64 and bars["n"].dtype == np.int64
+    assert bars["c"].dtype == np.float64
+    assert daily_bars("SPY", [day])["t"].size == 0
+
+
+@pytest.mark.parametrize("symbol", ["SPY", "KO", "ZVZZT"])
+def test_bar_structure_and_ohlc(symbol: str) -> None:
+    bars = second_bars(symbol, DAY)
+    t = bars["t"]
+    start, end = session_bounds_utc(DAY, extended=True)
+    assert t.dtype == np.int64 and t.size > 0
+    assert t[0] >= start and t[-1] < end
+    assert np.all(np.diff(t) > 0)
+    assert all(bars[k].dtype == np.float64 for k in "ohlcv")
+    assert bars["n"].dtype == np.int64 and bars["n"].min() >= 1
+    assert bars["v"].min() >= 1 and np.all(bars["v"] == np.round(bars["v"]))
+    o, h, lo, c = bars["o"], bars["h"], bars["l"], bars["c"]
+    assert lo.min() > 0
+    assert np.all(lo <= np.minimum(o, c)) and np.all(np.maximum(o, c) <= h)
+    for price in (o, h, lo, c):
+        np.testing.assert_allclose(price, np.round(price, 2), atol=1e-9)
+    # Each bar opens near the previous close.
+    assert np.median(np.abs(o[1:] / c[:-1] - 1.0)) < 1e-3
+    assert np.max(np.abs(o[1:] / c[:-1] - 1.0)) < 0.05
+
+
+def test_fill_rates_and_gaps() -> None:
+    t = second_bars("SPY", DAY)["t"]
+    regular = _regular_mask(t, DAY)
+    regular_fill = regular.sum() / 23_400
+    extended_fill = (~regular).sum() / (57_600 - 23_400)
+    assert 0.95 <= regular_fill <= 1.0
+    assert extended_fill < 0.6 * regular_fill
+    assert regular_fill < 1.0  # some regular seconds have no trade
+    thin_t = second_bars("ZVZZT", DAY)["t"]
+    assert _regular_mask(thin_t, DAY).sum() < 0.2 * 23_400
+
+
+def test_volume_is_u_shaped() -> None:
+    vol_by_minute = np.zeros(390)
+    for day in (date(2024, 3, 12), date(2024, 3, 13), date(2024, 3, 14)):
+        bars = second_bars("SPY", day)
+        regular = _regular_mask(bars["t"], day)
+        minute = (bars["t"][regular] - session_bounds_utc(day)[0]) // 60
+        vol_by_minute += np.bincount(minute, weights=bars["v"][regular], minlength=390)
+    edges = np.concatenate([vol_by_minute[:30], vol_by_minute[-30:]]).mean()
+    middle = vol_by_minute[90:300].mean()  # 11:00-14:30
+    assert edges > 1.5 * middle
+
+
+def test_daily_bars_aggregate_regular_session() -> None:
+    days = [date(2024, 3, 8), date(2024, 3, 9), date(2024, 3, 11), date(2024, 3, 12)]
+    daily = daily_bars("AAPL", days)
+    trading = [date(2024, 3, 8), date(2024, 3, 11), date(2024, 3, 12)]
+    assert daily["t"].dtype == np.int64
+    assert daily["t"].tolist() == [session_bounds_utc(d)[0] for d in trading]
+    for i, day in enumerate(trading):
+        bars = second_bars("AAPL", day)
+        reg = _regular_mask(bars["t"], day)
+        assert daily["o"][i] == bars["o"][reg][0]
+        assert daily["h"][i] == bars["h"][reg].max()
+        assert daily["l"][i] == bars["l"][reg].min()
+        assert daily["c"][i] == bars["c"][reg][-1]
+        assert daily["v"][i] == bars["v"][reg].sum()
+    again = daily_bars("AAPL", days)
+    for key in "tohlcv":
+        np.testing.assert_array_equal(daily[key], again[key])
+
+
+def test_days_are_continuous() -> None:
+    days = [date(2024, 3, d) for d in (11, 12, 13, 14, 15)]
+    daily = daily_bars("SPY", days)
+    overnight = daily["o"][1:] / daily["c"][:-1] - 1.0
+    assert np.all(np.abs(overnight) < 0.03)
