@@ -44,7 +44,15 @@ from feeds.iqfeed.rate_limiter import TokenBucket
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-/@#+_^]{0,29}$")
 _REGULAR_OPEN_S = 9 * 3600 + 1800
+_REGULAR_CLOSE_S = 16 * 3600
 _READ_SIZE = 1 << 20
+
+
+def _regular_filter(interval_s: int, label_at_beginning: bool) -> tuple[str, str]:
+    """IQFeed time-of-day filters (``HHMMSS`` on bar labels) selecting regular-session bars."""
+    first = _REGULAR_OPEN_S + (0 if label_at_beginning else interval_s)
+    last = _REGULAR_CLOSE_S - (interval_s if label_at_beginning else 0)
+    return tuple(f"{s // 3600:02d}{s % 3600 // 60:02d}{s % 60:02d}" for s in (first, last))
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -118,8 +126,11 @@ class IQFeedClient:
         self._idle: list[_Connection] = []
         self._ids = itertools.count(1)
 
-    async def fetch_bars(self, symbol: str, start: int, end: int, interval_s: int) -> Bars:
-        """Bars of ``interval_s`` seconds with START times in ``[start, end)`` (UTC epoch s)."""
+    async def fetch_bars(
+        self, symbol: str, start: int, end: int, interval_s: int, regular_hours: bool = False
+    ) -> Bars:
+        """Bars of ``interval_s`` seconds with START times in ``[start, end)`` (UTC epoch s);
+        ``regular_hours`` keeps only bars inside 09:30-16:00 Eastern."""
         symbol = normalize_symbol(symbol)
         if interval_s < 1 or end <= start:
             raise ValueError("interval_s must be >= 1 and end after start")
@@ -127,10 +138,13 @@ class IQFeedClient:
         def request(request_id: str) -> bytes:
             # Ask for bars ending after `start` so the one starting at `start` is included
             # whichever labelling the server uses; the filter below trims the rest.
+            first, last = _regular_filter(interval_s, self.label_at_beginning)
             return hit_request(
                 symbol, interval_s, format_request_time(start),
                 format_request_time(end - 1 + (0 if self.label_at_beginning else interval_s)),
                 request_id, label_at_beginning=self.label_at_beginning,
+                begin_filter=first if regular_hours else None,
+                end_filter=last if regular_hours else None,
             )
 
         estimate = min(max((end - start) // interval_s + 16, 1024), 1 << 22)

@@ -158,7 +158,7 @@ class IQFeedSimulator:
                     continue
                 if not await self._history(text, version, writer):
                     return
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
             self._untrack(writer)
@@ -297,7 +297,7 @@ class IQFeedSimulator:
                 if text.upper().startswith("S,SIM,"):
                     writer.write(self._control(text.split(",")[2:]))
                     await writer.drain()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
             sender.cancel()
