@@ -8,16 +8,18 @@ tests can cut the link and stage a Redis outage.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import pytest_asyncio
 import redis
 
 from deployments.local_platform import start_platform, stop_platform
+from feeds.simulator import IQFeedSimulator
 from tests.tcp_fault_proxy import TcpFaultProxy
 
 TEST_SESSION_TIMEOUT_S = 60
@@ -106,3 +108,20 @@ def http(platform: Platform) -> Iterator[httpx.Client]:
     """An HTTP client against the Serve proxy."""
     with httpx.Client(base_url=platform.base_url, timeout=30) as client:
         yield client
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def simulator() -> AsyncIterator[IQFeedSimulator]:
+    """The IQFeed simulator on free loopback ports, in the tests' event loop."""
+    sim = IQFeedSimulator(lookup_port=0, admin_port=0, stats_interval_s=0.2)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def faults(simulator: IQFeedSimulator) -> Iterator:
+    """The simulator's fault switches, all off before and after the test."""
+    simulator.faults.clear()
+    yield simulator.faults
+    simulator.faults.clear()

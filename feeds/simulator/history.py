@@ -114,11 +114,12 @@ def ticks(symbol: str, window: Window, first_allowed: date | None = None) -> dic
         last_of_bar = order == count[rows] - 1
         price = np.where(last_of_bar, raw["c"][rows], path[rows, order])
         size = np.maximum(np.floor(raw["v"][rows] / count[rows]), 1.0)
-        spread = np.maximum(np.round(price * 0.0002, 2), 0.01)
+        cents = np.round(price * 100)
+        half_spread = np.maximum(np.round(cents * 0.0001), 1)  # in cents
         parts.append({
             "t_us": wall[rows] * 1_000_000 + order * 200_000 + rows % 997,
             "price": price, "size": size, "total": np.cumsum(size),
-            "bid": np.round(price - spread / 2, 2), "ask": np.round(price + spread / 2, 2),
+            "bid": (cents - half_spread) / 100, "ask": (cents + half_spread) / 100,
             "tick_id": (np.int64(day.toordinal()) * 10_000_000 + np.arange(rows.size)),
         })
     if not parts:

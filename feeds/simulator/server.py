@@ -36,7 +36,13 @@ class _SyntaxError(Exception):
     pass
 
 
-def _moment(text: str) -> int:
+_EARLIEST = datetime(1995, 1, 1)
+
+
+def _moment(text: str, blank: datetime | None = None) -> int:
+    """A ``CCYYMMDD HHMMSS`` field; blank means ``blank`` (IQFeed: open-ended)."""
+    if not text:
+        return history.wall_seconds(blank or datetime.now(EASTERN).replace(tzinfo=None))
     try:
         return history.wall_seconds(datetime.strptime(text, "%Y%m%d %H%M%S"))
     except ValueError:
@@ -190,7 +196,7 @@ class IQFeedSimulator:
         if command == "HIT":
             interval = _int(fields[2])
             window = history.Window(
-                _moment(fields[3]), _moment(fields[4]), _int(fields[5]),
+                _moment(fields[3], _EARLIEST), _moment(fields[4]), _int(fields[5]),
                 _clock(fields[6]), _clock(fields[7]), fields[8] == "1",
             )
             if interval < 1 or (len(fields) > 11 and fields[11] not in ("", "s")):
@@ -198,7 +204,7 @@ class IQFeedSimulator:
             label_at_beginning = len(fields) > 12 and fields[12] == "1"
         elif command == "HTT":
             window = history.Window(
-                _moment(fields[2]), _moment(fields[3]), _int(fields[4]),
+                _moment(fields[2], _EARLIEST), _moment(fields[3]), _int(fields[4]),
                 _clock(fields[5]), _clock(fields[6]), fields[7] == "1",
             )
         else:

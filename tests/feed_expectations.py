@@ -1,0 +1,35 @@
+"""Reference answers for the feed tests, computed independently with pandas."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from feeds.market_calendar import session_bounds_utc, trading_days
+from feeds.synthetic_market import second_bars
+
+
+def recent_trading_day(back: int = 1) -> date:
+    """The ``back``-th most recent complete trading day before today."""
+    today = date.today()
+    return trading_days(today - timedelta(days=15), today - timedelta(days=1))[-back]
+
+
+def expected_bars(symbol: str, day: date, interval_s: int, regular_hours: bool) -> pd.DataFrame:
+    """The synthetic market's bars of ``day`` resampled by pandas in exchange time."""
+    raw = second_bars(symbol, day)
+    frame = pd.DataFrame(
+        {k: raw[k] for k in "ohlcv"},
+        index=pd.to_datetime(raw["t"], unit="s", utc=True).tz_convert("America/New_York"),
+    )
+    bars = frame.resample(f"{interval_s}s", label="left", closed="left").agg(
+        {"o": "first", "h": "max", "l": "min", "c": "last", "v": "sum"}
+    ).dropna()
+    t = (bars.index.tz_convert("UTC").as_unit("s").asi8).astype(np.int64)
+    bars.insert(0, "t", t)
+    if regular_hours:
+        open_, close = session_bounds_utc(day)
+        bars = bars[(bars.t >= open_) & (bars.t < close)]
+    return bars.reset_index(drop=True)
