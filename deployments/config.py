@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,21 @@ class Settings(BaseSettings):
     iqfeed_host: str = Field(default="127.0.0.1", description="Host where IQConnect listens.")
     iqfeed_lookup_port: int = Field(default=9100, ge=1, le=65535)
     iqfeed_admin_port: int = Field(default=9300, ge=1, le=65535)
+    iqfeed_protocol: Literal["6.1", "6.2"] = Field(default="6.2")
+    iqfeed_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Longest wait for one history answer."
+    )
+    iqfeed_rate_per_s: float = Field(
+        default=40.0, gt=0, le=1000, description="History requests per second (DTN allows ~50)."
+    )
+    iqfeed_pool_size: int = Field(default=4, ge=1, le=64)
+    iqfeed_watchdog_interval_s: float = Field(
+        default=2.0, gt=0, le=300, description="How often the watchdog checks IQConnect."
+    )
+    iqconnect_exe: str = Field(
+        default="IQConnect.exe", description="IQConnect.exe path, launched under wine."
+    )
+    dtn_product_version: str = Field(default="1.0", description="Version sent to IQConnect.")
     session_timeout_s: int = Field(
         default=1800, ge=10, le=7 * 86400,
         description="A session without a heartbeat for this long is deleted.",

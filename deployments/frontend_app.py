@@ -1,7 +1,8 @@
 """The ``frontend`` Serve application, mounted at ``/``: the single-page app and ``/health``.
 
 Serves the built app from ``frontend/dist`` when it exists, else the plain pages in
-``frontend/public``. ``/health`` works without Redis and reports what is degraded.
+``frontend/public``. ``/health`` works without Redis and reports what is degraded. Starting
+this application also starts the cluster's IQFeed watchdog and feed actors.
 """
 
 
@@ -15,7 +16,11 @@ from ray import serve
 
 from deployments import PLATFORM_NAMESPACE
 from deployments.config import PROJECT_ROOT, get_settings
+from deployments.feed import ACTOR_NAME as FEED_NAME
+from deployments.feed import ensure_feed_actor
 from deployments.http_errors import install_error_handlers
+from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG_NAME
+from deployments.iqfeed_watchdog import ensure_iqfeed_watchdog
 from deployments.redis_client import (
     StateUnavailable,
     make_client,
@@ -46,10 +51,11 @@ api = FastAPI(title="Frontend", description="The trader's web app and the platfo
 install_error_handlers(api, get_settings().retry_after_s)
 
 
-async def _janitor_status(timeout_s: float = 2.0) -> dict[str, object] | None:
+async def _actor_report(name: str, method: str, timeout_s: float = 2.0) -> dict | None:
+    """``method()`` of the named platform actor, or None if it does not answer in time."""
     try:
-        janitor = ray.get_actor(JANITOR_NAME, namespace=PLATFORM_NAMESPACE)
-        return await asyncio.wait_for(janitor.status.remote(), timeout_s)
+        actor = ray.get_actor(name, namespace=PLATFORM_NAMESPACE)
+        return await asyncio.wait_for(getattr(actor, method).remote(), timeout_s)
     except (ValueError, TimeoutError, ray.exceptions.RayError):
         return None
 
@@ -65,10 +71,12 @@ class FrontendIngress:
         self._redis = make_client(resolve_redis_url(settings))
         self._sessions = SessionStore(self._redis, settings.session_timeout_s)
         self._root = static_dir()
+        ensure_iqfeed_watchdog()
+        ensure_feed_actor()
 
     @api.get("/health")
     async def health(self) -> dict[str, object]:
-        """Platform health: Redis reachability, live sessions, janitor; 200 even when degraded."""
+        """Platform health: Redis, live sessions, janitor, IQFeed; 200 even when degraded."""
         reachable = await redis_reachable(self._redis)
         live: int | None = None
         if reachable:
@@ -76,12 +84,21 @@ class FrontendIngress:
                 live = await self._sessions.live_count()
             except StateUnavailable:
                 reachable = False
-        janitor = await _janitor_status()
+        janitor, watchdog, feed = await asyncio.gather(
+            _actor_report(JANITOR_NAME, "status"),
+            _actor_report(WATCHDOG_NAME, "status"),
+            _actor_report(FEED_NAME, "stats"),
+        )
+        healthy = (
+            reachable and janitor is not None
+            and watchdog is not None and watchdog["state"] == "connected"
+        )
         return {
-            "status": "ok" if reachable and janitor is not None else "degraded",
+            "status": "ok" if healthy else "degraded",
             "redis": {"reachable": reachable, "embedded": self._embedded},
             "sessions": {"live": live},
             "janitor": janitor,
+            "iqfeed": {"watchdog": watchdog, "feed": feed},
         }
 
     @api.get("/{path:path}", include_in_schema=False)

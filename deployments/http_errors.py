@@ -1,7 +1,8 @@
 """JSON error answers shared by every Serve application.
 
-Bad input -> 4xx whose body names the field and the reason; a state outage (Redis) -> 503 with
-``Retry-After``. The body shape is ``{"error": <kind>, "detail": [...] | str}``.
+Bad input -> 4xx whose body names the field and the reason; an unknown symbol -> 404; a state
+outage (Redis) or a feed outage (IQFeed down or too slow) -> 503 with ``Retry-After``. The body
+shape is ``{"error": <kind>, "detail": [...] | str}``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.json_response import OrjsonResponse
 from deployments.redis_client import StateUnavailable
+from feeds.iqfeed.errors import FeedTimeout, FeedUnavailable, SymbolNotFound
 
 
 def field_error(field: str, message: str, status: int = 422) -> OrjsonResponse:
@@ -45,6 +47,23 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
             status_code=503,
             headers={"Retry-After": str(retry_after_s)},
         )
+
+    @app.exception_handler(SymbolNotFound)
+    async def _unknown_symbol(_: Request, exc: SymbolNotFound) -> OrjsonResponse:
+        return OrjsonResponse(
+            {"error": "unknown_symbol", "detail": [{"field": "symbol", "message": str(exc)}]},
+            status_code=404,
+        )
+
+    async def _feed_down(_: Request, exc: Exception) -> OrjsonResponse:
+        return OrjsonResponse(
+            {"error": "feed_unavailable", "detail": f"market data feed unavailable: {exc}"},
+            status_code=503,
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    app.add_exception_handler(FeedUnavailable, _feed_down)
+    app.add_exception_handler(FeedTimeout, _feed_down)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:

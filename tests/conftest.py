@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 import redis
 
-from deployments.local_platform import start_platform, stop_platform
+from deployments.local_platform import free_port, start_platform, stop_platform
 from feeds.simulator import IQFeedSimulator
 from tests.tcp_fault_proxy import TcpFaultProxy
 
@@ -70,11 +70,19 @@ class Platform:
     redis_url: str
     redis_proxy: TcpFaultProxy
     session_timeout_s: int
+    env: dict[str, str]
 
 
 def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
     return {
         "REDIS_URL": proxied_url,
+        "IQFEED_LOOKUP_PORT": str(free_port()),
+        "IQFEED_ADMIN_PORT": str(free_port()),
+        "IQFEED_WATCHDOG_INTERVAL_S": "0.5",
+        "IQFEED_TIMEOUT_S": "10",
+        "DTN_PRODUCT_ID": "",
+        "DTN_LOGIN": "",
+        "DTN_PASSWORD": "",
         "SESSION_TIMEOUT_S": str(TEST_SESSION_TIMEOUT_S),
         "JANITOR_INTERVAL_S": str(TEST_JANITOR_INTERVAL_S),
         "DATA_DIR": str(data_dir),
@@ -93,7 +101,7 @@ def platform(
     saved = {key: os.environ.get(key) for key in env}
     try:
         base_url = start_platform(env)
-        yield Platform(base_url, redis_url, redis_proxy, TEST_SESSION_TIMEOUT_S)
+        yield Platform(base_url, redis_url, redis_proxy, TEST_SESSION_TIMEOUT_S, env)
     finally:
         stop_platform()
         for key, value in saved.items():

@@ -1,0 +1,127 @@
+"""The ``iqfeed`` feed actor and the ``iqfeed-watchdog`` on the test cluster, over real TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from datetime import UTC, date, datetime
+
+import httpx
+import numpy as np
+import pytest
+import ray
+
+from deployments import PLATFORM_NAMESPACE
+from deployments.feed import ACTOR_NAME as FEED
+from deployments.iqconnect_launch import MASK
+from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
+from deployments.iqfeed_watchdog import IQFeedWatchdog
+from deployments.local_platform import free_port
+from feeds.iqfeed import FeedUnavailable, SymbolNotFound
+from feeds.iqfeed.admin import AdminConnection
+from feeds.market_calendar import session_bounds_utc
+from tests.conftest import Platform
+from tests.feed_expectations import expected_bars, recent_trading_day
+from tests.session_helpers import wait_for
+
+SECRET = "dtn-secret-do-not-show"
+
+
+def _actor(name: str) -> ray.actor.ActorHandle:
+    return ray.get_actor(name, namespace=PLATFORM_NAMESPACE)
+
+
+def _watchdog_status() -> dict:
+    return ray.get(_actor(WATCHDOG).status.remote(), timeout=10)
+
+
+@pytest.fixture
+def feed_up(platform: Platform) -> ray.actor.ActorHandle:
+    """The watchdog has the simulator running and connected."""
+    assert wait_for(lambda: _watchdog_status()["state"] == "connected", 60), _watchdog_status()
+    return _actor(FEED)
+
+
+def test_feed_actor_fetches_bars_from_the_launched_simulator(feed_up):
+    day = recent_trading_day()
+    start, end = session_bounds_utc(day)
+    bars = ray.get(feed_up.fetch_bars.remote("NVDA", start, end, 60))
+    expected = expected_bars("NVDA", day, 60, regular_hours=True)
+    np.testing.assert_array_equal(bars.t, expected.t.to_numpy())
+    np.testing.assert_array_equal(bars.v, expected.v.to_numpy())
+    status = _watchdog_status()
+    assert status["program"] == "IQFeed simulator" and status["pid"] > 0
+
+
+def test_unknown_symbol_reaches_the_caller_typed(feed_up):
+    start, end = session_bounds_utc(recent_trading_day())
+    with pytest.raises(SymbolNotFound):
+        ray.get(feed_up.fetch_bars.remote("NOSUCHSYM", start, end, 60))
+
+
+def test_killed_feed_is_relaunched_within_10_s_and_outage_fails_fast(feed_up):
+    before = _watchdog_status()
+    start, end = session_bounds_utc(recent_trading_day())
+    os.kill(before["pid"], signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    began = time.monotonic()
+    with pytest.raises(FeedUnavailable):
+        ray.get(feed_up.fetch_daily.remote("SPY", _date(start), _date(end)))
+    assert time.monotonic() - began < 3, "requests during the outage fail fast"
+
+    def relaunched() -> bool:
+        status = _watchdog_status()
+        return status["restarts"] > before["restarts"] and status["state"] == "connected"
+
+    assert wait_for(relaunched, 10)
+    assert time.monotonic() - killed_at < 10
+    assert len(ray.get(feed_up.fetch_bars.remote("SPY", start, end, 60))) == 390
+
+
+def test_health_reports_the_feed_and_a_dtn_disconnect(feed_up, http: httpx.Client, platform):
+    health = http.get("/health").json()
+    assert health["iqfeed"]["watchdog"]["state"] == "connected"
+    assert health["iqfeed"]["feed"]["requests"] >= 1
+    assert health["status"] == "ok"
+    admin_port = int(platform.env["IQFEED_ADMIN_PORT"])
+
+    async def set_not_connected(value: str) -> None:
+        admin = await AdminConnection.open("127.0.0.1", admin_port)
+        await admin.send(f"S,SIM,NOT_CONNECTED,{value}")
+        admin.close()
+
+    asyncio.run(set_not_connected("1"))
+    try:
+        assert wait_for(lambda: _watchdog_status()["state"] == "not_connected", 10)
+        health = http.get("/health").json()
+        assert health["status"] == "degraded"
+        assert "Not Connected" in health["iqfeed"]["watchdog"]["last_error"]
+    finally:
+        asyncio.run(set_not_connected("0"))
+    assert wait_for(lambda: _watchdog_status()["state"] == "connected", 10)
+
+
+def test_dtn_launch_never_shows_the_password(platform):
+    env = {
+        "DTN_PRODUCT_ID": "PRODUCT", "DTN_LOGIN": "trader", "DTN_PASSWORD": SECRET,
+        "IQFEED_ADMIN_PORT": str(free_port()), "IQFEED_LOOKUP_PORT": str(free_port()),
+    }
+    watchdog = IQFeedWatchdog.options(
+        name="test-dtn-watchdog", namespace=PLATFORM_NAMESPACE, runtime_env={"env_vars": env}
+    ).remote()
+    try:
+        ray.get(watchdog.check_now.remote(), timeout=60)
+        status = ray.get(watchdog.status.remote())
+        assert status["program"] == "IQConnect" and status["state"] in ("down", "starting")
+        assert "wine" in status["command"] and MASK in status["command"]
+        assert "-login trader" in status["command"]
+        assert SECRET not in repr(status)
+    finally:
+        ray.kill(watchdog)
+
+
+def _date(epoch: int) -> date:
+    return datetime.fromtimestamp(epoch, UTC).date()
