@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.sessions"]
+BENCHMARKS = ["bench.feed", "bench.sessions"]
 
 
 def main() -> int:
