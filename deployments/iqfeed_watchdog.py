@@ -16,10 +16,10 @@ import time
 
 import ray
 
-from deployments import PLATFORM_NAMESPACE
 from deployments.config import get_settings
 from deployments.feed_placement import iqfeed_placement
 from deployments.iqconnect_launch import launch_command
+from deployments.named_actors import get_or_create
 from feeds.iqfeed.admin import AdminConnection
 from feeds.iqfeed.errors import FeedUnavailable
 
@@ -124,10 +124,4 @@ class IQFeedWatchdog:
 
 def ensure_iqfeed_watchdog() -> ray.actor.ActorHandle:
     """Get or create the cluster's ``iqfeed-watchdog`` actor on the IQConnect node."""
-    return IQFeedWatchdog.options(
-        name=ACTOR_NAME,
-        namespace=PLATFORM_NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-        **iqfeed_placement(),
-    ).remote()
+    return get_or_create(IQFeedWatchdog, ACTOR_NAME, **iqfeed_placement())

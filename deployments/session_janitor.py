@@ -13,8 +13,8 @@ import time
 
 import ray
 
-from deployments import PLATFORM_NAMESPACE
 from deployments.config import get_settings
+from deployments.named_actors import get_or_create
 from deployments.redis_client import StateUnavailable, make_client
 from deployments.session_store import SessionStore
 
@@ -75,9 +75,4 @@ class SessionJanitor:
 
 def ensure_session_janitor(redis_url: str) -> ray.actor.ActorHandle:
     """Get or create the cluster's ``session-janitor`` actor (it sweeps from its start)."""
-    return SessionJanitor.options(
-        name=ACTOR_NAME,
-        namespace=PLATFORM_NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-    ).remote(redis_url)
+    return get_or_create(SessionJanitor, ACTOR_NAME, redis_url)

@@ -123,18 +123,28 @@ def _line_start(buf, pos, line_end, request_id):
     return CONTINUE, i
 
 
+_INCOMPLETE = -1
+
+
 @njit(cache=True)
-def _next_line(buf, pos, end):
-    """(end of the line's content without CR, index of its LF) or (-1, -1) if incomplete."""
+def _open_line(buf, pos, end, request_id, rows, capacity):
+    """Find and classify the line at ``pos``: (code, first data field, content end, its LF).
+
+    ``code`` is CONTINUE for a data line with room for it, _INCOMPLETE when the line has no
+    LF yet, FULL when the outputs have no room, or the line's own END/ERROR/BAD_LINE code.
+    """
     eol = pos
     while eol < end and buf[eol] != _LF:
         eol += 1
     if eol >= end:
-        return -1, -1
+        return _INCOMPLETE, pos, pos, pos
     line_end = eol
     if line_end > pos and buf[line_end - 1] == _CR:
         line_end -= 1
-    return line_end, eol
+    code, i = _line_start(buf, pos, line_end, request_id)
+    if code == CONTINUE and rows >= capacity:
+        code = FULL
+    return code, i, line_end, eol
 
 
 @njit(cache=True)
@@ -142,14 +152,11 @@ def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):  # noqa: 
     """Bars: ``id,[LH,]YYYY-MM-DD HH:MM:SS,high,low,open,close,totalvol,periodvol,trades,``."""
     pos = start
     while pos < end:
-        line_end, eol = _next_line(buf, pos, end)
-        if eol < 0:
+        code, i, line_end, eol = _open_line(buf, pos, end, request_id, n, t.size)
+        if code == _INCOMPLETE:
             break
-        code, i = _line_start(buf, pos, line_end, request_id)
         if code != CONTINUE:
             return n, pos, code
-        if n >= t.size:
-            return n, pos, FULL
         if line_end - i < 20 or buf[i + 10] != 32:
             return n, pos, BAD_LINE
         days = _date(buf, i)
@@ -176,14 +183,11 @@ def parse_tick_chunk(buf, start, end, request_id, t_us, price, size, bid, ask, t
     """Ticks: ``id,[LH,]YYYY-MM-DD HH:MM:SS.ffffff,last,lastsize,totalvol,bid,ask,tickid,...``."""
     pos = start
     while pos < end:
-        line_end, eol = _next_line(buf, pos, end)
-        if eol < 0:
+        code, i, line_end, eol = _open_line(buf, pos, end, request_id, n, t_us.size)
+        if code == _INCOMPLETE:
             break
-        code, i = _line_start(buf, pos, line_end, request_id)
         if code != CONTINUE:
             return n, pos, code
-        if n >= t_us.size:
-            return n, pos, FULL
         if line_end - i < 27 or buf[i + 10] != 32 or buf[i + 19] != _DOT:
             return n, pos, BAD_LINE
         days = _date(buf, i)
@@ -214,14 +218,11 @@ def parse_daily_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):  # noqa
     """Daily bars: ``id,[LH,]YYYY-MM-DD,high,low,open,close,periodvolume,openinterest,``."""
     pos = start
     while pos < end:
-        line_end, eol = _next_line(buf, pos, end)
-        if eol < 0:
+        code, i, line_end, eol = _open_line(buf, pos, end, request_id, n, t.size)
+        if code == _INCOMPLETE:
             break
-        code, i = _line_start(buf, pos, line_end, request_id)
         if code != CONTINUE:
             return n, pos, code
-        if n >= t.size:
-            return n, pos, FULL
         if line_end - i < 11:
             return n, pos, BAD_LINE
         days = _date(buf, i)
