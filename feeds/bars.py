@@ -14,7 +14,7 @@ class Bars:
     t: np.ndarray
     o: np.ndarray
     h: np.ndarray
-    l: np.ndarray  # noqa: E741 - the conventional OHLC name
+    l: np.ndarray
     c: np.ndarray
     v: np.ndarray
 

@@ -148,7 +148,7 @@ class IQFeedClient:
             )
 
         estimate = min(max((end - start) // interval_s + 16, 1024), 1 << 22)
-        t, o, h, l, c, v = await self._request(  # noqa: E741
+        t, o, h, l, c, v = await self._request(
             symbol, request, lp.parse_bar_chunk, _BAR_DTYPES, estimate
         )
         t = eastern_to_utc(t)
@@ -187,7 +187,7 @@ class IQFeedClient:
                 symbol, first.strftime("%Y%m%d"), last.strftime("%Y%m%d"), request_id
             )
 
-        t, o, h, l, c, v = await self._request(  # noqa: E741
+        t, o, h, l, c, v = await self._request(
             symbol, request, lp.parse_daily_chunk, _BAR_DTYPES, 4096
         )
         return Bars(eastern_to_utc(t + _REGULAR_OPEN_S), o, h, l, c, v)

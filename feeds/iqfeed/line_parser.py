@@ -38,7 +38,13 @@ def _is_digit(byte: int) -> bool:
 
 @njit(cache=True)
 def _number(buf, i, end):
-    """Parse a decimal field starting at ``i``; return (value, index after its comma)."""
+    """Parse a decimal field starting at ``i``; return (value, index after its comma).
+
+    A malformed field gives index -1, and a call with index -1 returns -1 again, so a run of
+    calls can be checked once at its end.
+    """
+    if i < 0:
+        return np.nan, -1
     negative = False
     if i < end and buf[i] == _MINUS:
         negative = True
@@ -63,6 +69,16 @@ def _number(buf, i, end):
         return np.nan, i + 1
     value = mantissa / _POW10[scale] if scale < 23 else mantissa * 10.0**-scale
     return (-value if negative else value), i + 1
+
+
+@njit(cache=True)
+def _ohlc(buf, i, end):
+    """The four price fields in IQFeed's order (high, low, open, close) -> (o, h, l, c, next)."""
+    high, i = _number(buf, i, end)
+    low, i = _number(buf, i, end)
+    open_, i = _number(buf, i, end)
+    close, i = _number(buf, i, end)
+    return open_, high, low, close, i
 
 
 @njit(cache=True)
@@ -148,7 +164,7 @@ def _open_line(buf, pos, end, request_id, rows, capacity):
 
 
 @njit(cache=True)
-def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):  # noqa: E741
+def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
     """Bars: ``id,[LH,]YYYY-MM-DD HH:MM:SS,high,low,open,close,totalvol,periodvol,trades,``."""
     pos = start
     while pos < end:
@@ -164,11 +180,7 @@ def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):  # noqa: 
         if days < 0 or secs < 0:
             return n, pos, BAD_LINE
         t[n] = days * 86400 + secs
-        i += 20
-        h[n], i = _number(buf, i, line_end)
-        l[n], i = _number(buf, i, line_end)
-        o[n], i = _number(buf, i, line_end)
-        c[n], i = _number(buf, i, line_end)
+        o[n], h[n], l[n], c[n], i = _ohlc(buf, i + 20, line_end)
         _, i = _number(buf, i, line_end)  # total volume of the day so far
         v[n], i = _number(buf, i, line_end)
         if i < 0:
@@ -214,7 +226,7 @@ def parse_tick_chunk(buf, start, end, request_id, t_us, price, size, bid, ask, t
 
 
 @njit(cache=True)
-def parse_daily_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):  # noqa: E741
+def parse_daily_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
     """Daily bars: ``id,[LH,]YYYY-MM-DD,high,low,open,close,periodvolume,openinterest,``."""
     pos = start
     while pos < end:
@@ -229,11 +241,7 @@ def parse_daily_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):  # noqa
         if days < 0:
             return n, pos, BAD_LINE
         t[n] = days * 86400
-        i += 11
-        h[n], i = _number(buf, i, line_end)
-        l[n], i = _number(buf, i, line_end)
-        o[n], i = _number(buf, i, line_end)
-        c[n], i = _number(buf, i, line_end)
+        o[n], h[n], l[n], c[n], i = _ohlc(buf, i + 11, line_end)
         v[n], i = _number(buf, i, line_end)
         if i < 0:
             return n, pos, BAD_LINE
