@@ -84,3 +84,30 @@ def format_request_time(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(int(epoch_seconds), UTC).astimezone(EASTERN).strftime(
         "%Y%m%d %H%M%S"
     )
+
+
+@lru_cache(maxsize=256)
+def _year_transitions(year: int, zone: ZoneInfo) -> tuple[tuple[int, int], ...]:
+    """(UTC instant, new offset) of each offset change in ``year``, found on whole hours."""
+    start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    hours = np.arange(start, int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()), 3600)
+    offsets = np.array([
+        int(datetime.fromtimestamp(int(h), zone).utcoffset().total_seconds()) for h in hours
+    ])
+    changes = np.flatnonzero(offsets[1:] != offsets[:-1]) + 1
+    return tuple((int(hours[i]), int(offsets[i])) for i in changes)
+
+
+def offset_table(start: int, end: int, zone: ZoneInfo = EASTERN) -> tuple[np.ndarray, np.ndarray]:
+    """``(tz_from, tz_offset)`` for the resample kernels: from ``tz_from[k]`` on (UTC), wall time
+    is UTC + ``tz_offset[k]``; the first entry covers everything before ``start``."""
+    first_year = datetime.fromtimestamp(int(start), UTC).year
+    last_year = datetime.fromtimestamp(int(end), UTC).year
+    initial = int(datetime.fromtimestamp(int(start), zone).utcoffset().total_seconds())
+    froms, offsets = [np.iinfo(np.int64).min], [initial]
+    for year in range(first_year, last_year + 1):
+        for instant, offset in _year_transitions(year, zone):
+            if start < instant <= end:
+                froms.append(instant)
+                offsets.append(offset)
+    return np.array(froms, dtype=np.int64), np.array(offsets, dtype=np.int64)
