@@ -47,16 +47,20 @@ def _start_simulator() -> tuple[subprocess.Popen, int]:
 
 def _raw_answer(port: int, start: int, end: int) -> bytes:
     """The exact bytes IQFeed sends for the request, up to the end line."""
-    with socket.create_connection(("127.0.0.1", port)) as sock:
+    end_line = b"B1,!ENDMSG!,\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
         sock.sendall(set_protocol())
         sock.sendall(hit_request(
             SYMBOL, 1, format_request_time(start), format_request_time(end - 1), "B1",
             begin_filter="093000", end_filter="155959",
         ))
-        chunks = []
-        while not (chunks and b"B1,!ENDMSG!" in chunks[-1][-64:]):
-            chunks.append(sock.recv(1 << 20))
-    data = b"".join(chunks)
+        data = bytearray()
+        while not data.endswith(end_line):
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("the simulator closed the connection mid-answer")
+            data += chunk
+    data = bytes(data)
     first = data.index(b"\n") + 1  # drop the protocol reply
     return data[first:data.rindex(b"B1,!ENDMSG!")]
 
@@ -114,6 +118,7 @@ def main() -> None:
         raw_s = time.perf_counter() - began
     finally:
         process.terminate()
+        process.wait(timeout=10)
     ours_s, rows = _best(_parse_ours, data)
     pandas_s, pandas_rows = _best(_parse_pandas, data)
     python_s, python_rows = _best(_parse_python, data, repeat=1)

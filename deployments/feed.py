@@ -2,7 +2,8 @@
 
 Deployments call it on cache misses only (``await feed.fetch_bars.remote(...)``); errors
 arrive as the client's typed exceptions (:mod:`feeds.iqfeed.errors`), which the HTTP layer
-maps to 404 and 503. Bars come back as :class:`feeds.bars.Bars` (NumPy arrays).
+maps to 404 and 503. Bars come back as :class:`feeds.bars.Bars` (NumPy arrays). Calls are not
+retried by Ray after an actor crash: the caller's deadline stays IQFEED_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ ACTOR_NAME = "iqfeed"
 T = TypeVar("T")
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=2)
+@ray.remote(num_cpus=0, max_restarts=-1)
 class IQFeedActor:
     """Holds the pooled, rate-limited IQFeed client; every method is a history request."""
 
@@ -37,6 +38,7 @@ class IQFeedActor:
             timeout_s=settings.iqfeed_timeout_s,
             rate_per_s=settings.iqfeed_rate_per_s,
         )
+        self._client.warm_up()
         self._requests = 0
         self._failures = 0
         self._last_error: str | None = None

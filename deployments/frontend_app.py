@@ -14,12 +14,9 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from ray import serve
 
-from deployments import PLATFORM_NAMESPACE
 from deployments.config import PROJECT_ROOT, get_settings
-from deployments.feed import ACTOR_NAME as FEED_NAME
 from deployments.feed import ensure_feed_actor
 from deployments.http_errors import install_error_handlers
-from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG_NAME
 from deployments.iqfeed_watchdog import ensure_iqfeed_watchdog
 from deployments.redis_client import (
     StateUnavailable,
@@ -27,7 +24,7 @@ from deployments.redis_client import (
     redis_reachable,
     resolve_redis_url,
 )
-from deployments.session_janitor import ACTOR_NAME as JANITOR_NAME
+from deployments.session_janitor import ensure_session_janitor
 from deployments.session_store import SessionStore
 
 
@@ -38,11 +35,15 @@ def static_dir(root: Path = PROJECT_ROOT) -> Path:
 
 
 def resolve_static(root: Path, path: str) -> Path | None:
-    """The file under ``root`` that URL ``path`` names (``""`` -> index.html); None if none."""
-    candidate = (root / (path or "index.html")).resolve()
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
+    """The file under ``root`` (already resolved) that URL ``path`` names (``""`` ->
+    index.html); None if there is none or the path leaves ``root``."""
+    try:
+        candidate = (root / (path or "index.html")).resolve()
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+    except (ValueError, OSError):  # e.g. an embedded NUL byte
         return None
     return candidate
 
@@ -51,12 +52,13 @@ api = FastAPI(title="Frontend", description="The trader's web app and the platfo
 install_error_handlers(api, get_settings().retry_after_s)
 
 
-async def _actor_report(name: str, method: str, timeout_s: float = 2.0) -> dict | None:
-    """``method()`` of the named platform actor, or None if it does not answer in time."""
+async def _actor_report(
+    actor: ray.actor.ActorHandle, method: str, timeout_s: float = 2.0
+) -> dict | None:
+    """``method()`` of a platform actor, or None if it does not answer in time."""
     try:
-        actor = ray.get_actor(name, namespace=PLATFORM_NAMESPACE)
         return await asyncio.wait_for(getattr(actor, method).remote(), timeout_s)
-    except (ValueError, TimeoutError, ray.exceptions.RayError):
+    except (TimeoutError, ray.exceptions.RayError):
         return None
 
 
@@ -68,11 +70,13 @@ class FrontendIngress:
     def __init__(self) -> None:
         settings = get_settings()
         self._embedded = settings.redis_url is None
-        self._redis = make_client(resolve_redis_url(settings))
+        redis_url = resolve_redis_url(settings)
+        self._redis = make_client(redis_url)
         self._sessions = SessionStore(self._redis, settings.session_timeout_s)
-        self._root = static_dir()
-        ensure_iqfeed_watchdog()
-        ensure_feed_actor()
+        self._root = static_dir().resolve()
+        self._watchdog = ensure_iqfeed_watchdog()
+        self._feed = ensure_feed_actor()
+        self._janitor = ensure_session_janitor(redis_url)
 
     @api.get("/health")
     async def health(self) -> dict[str, object]:
@@ -85,9 +89,9 @@ class FrontendIngress:
             except StateUnavailable:
                 reachable = False
         janitor, watchdog, feed = await asyncio.gather(
-            _actor_report(JANITOR_NAME, "status"),
-            _actor_report(WATCHDOG_NAME, "status"),
-            _actor_report(FEED_NAME, "stats"),
+            _actor_report(self._janitor, "status"),
+            _actor_report(self._watchdog, "status"),
+            _actor_report(self._feed, "stats"),
         )
         healthy = (
             reachable and janitor is not None

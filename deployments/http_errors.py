@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from ray.exceptions import GetTimeoutError, RayActorError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.json_response import OrjsonResponse
 from deployments.redis_client import StateUnavailable
-from feeds.iqfeed.errors import FeedTimeout, FeedUnavailable, SymbolNotFound
-
-
-def field_error(field: str, message: str, status: int = 422) -> OrjsonResponse:
-    """A 4xx answer naming one bad ``field`` and why it is bad."""
-    return OrjsonResponse(
-        {"error": "invalid_request", "detail": [{"field": field, "message": message}]},
-        status_code=status,
-    )
+from feeds.iqfeed.errors import FeedTimeout, FeedUnavailable, ProtocolError, SymbolNotFound
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+def _cause(exc: Exception) -> str:
+    """The message of the original error: Ray wraps actor errors with the remote traceback."""
+    return str(getattr(exc, "cause", None) or exc).splitlines()[0]
 
 
 def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
@@ -51,19 +49,22 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
     @app.exception_handler(SymbolNotFound)
     async def _unknown_symbol(_: Request, exc: SymbolNotFound) -> OrjsonResponse:
         return OrjsonResponse(
-            {"error": "unknown_symbol", "detail": [{"field": "symbol", "message": str(exc)}]},
+            {"error": "unknown_symbol", "detail": [{"field": "symbol", "message": _cause(exc)}]},
             status_code=404,
         )
 
     async def _feed_down(_: Request, exc: Exception) -> OrjsonResponse:
+        reason = "too slow" if isinstance(exc, FeedTimeout) else "unavailable"
         return OrjsonResponse(
-            {"error": "feed_unavailable", "detail": f"market data feed unavailable: {exc}"},
+            {"error": "feed_unavailable", "detail": f"market data feed {reason}, retry later"},
             status_code=503,
             headers={"Retry-After": str(retry_after_s)},
         )
 
-    app.add_exception_handler(FeedUnavailable, _feed_down)
-    app.add_exception_handler(FeedTimeout, _feed_down)
+    # A bad upstream line (ProtocolError) or a crashed/unreachable actor is the feed's outage,
+    # not the caller's fault: 503, never a 500 with a traceback in it.
+    for outage in (FeedUnavailable, FeedTimeout, ProtocolError, RayActorError, GetTimeoutError):
+        app.add_exception_handler(outage, _feed_down)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:

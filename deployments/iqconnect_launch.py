@@ -1,7 +1,7 @@
 """The command that starts IQConnect (or, without DTN credentials, the IQFeed simulator).
 
-The real command carries the DTN password on its command line; :attr:`LaunchCommand.display`
-is the form that may be logged or shown, with the password masked.
+The real command carries the DTN credentials on its command line; :attr:`LaunchCommand.display`
+is the form that may be logged or shown, with the product id, login and password masked.
 """
 
 from __future__ import annotations
@@ -27,16 +27,19 @@ class LaunchCommand:
 def launch_command(settings: Settings, idle_exit_s: float = 5.0) -> LaunchCommand:
     """IQConnect under wine (and xvfb-run when available) with credentials, else the simulator."""
     if settings.has_dtn_credentials:
-        login = [
-            "-product", settings.dtn_product_id, "-version", settings.dtn_product_version,
-            "-login", settings.dtn_login, "-password",
-        ]
         prefix = ["xvfb-run", "-a"] if shutil.which("xvfb-run") else []
-        argv = [*prefix, "wine", settings.iqconnect_exe, *login]
+        program = [*prefix, "wine", settings.iqconnect_exe]
+
+        def arguments(product: str, login: str, password: str) -> list[str]:
+            return [
+                "-product", product, "-version", settings.dtn_product_version,
+                "-login", login, "-password", password, "-autoconnect",
+            ]
+
         secret = settings.dtn_password.get_secret_value()
         return LaunchCommand(
-            argv=[*argv, secret, "-autoconnect"],
-            display=" ".join([*argv, MASK, "-autoconnect"]),
+            argv=[*program, *arguments(settings.dtn_product_id, settings.dtn_login, secret)],
+            display=" ".join([*program, *arguments(MASK, MASK, MASK)]),
             program="IQConnect",
         )
     argv = [

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import subprocess
 import time
 
@@ -26,6 +28,9 @@ from feeds.iqfeed.errors import FeedUnavailable
 ACTOR_NAME = "iqfeed-watchdog"
 MIN_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
+START_GRACE_S = 90.0
+"""How long a launched program may take to open its admin port before it is replaced
+(IQConnect's first start in a fresh wine prefix is slow)."""
 log = logging.getLogger(__name__)
 
 
@@ -44,6 +49,7 @@ class IQFeedWatchdog:
         self._restarts = 0
         self._last_launch = 0.0
         self._backoff = MIN_BACKOFF_S
+        self._checking = asyncio.Lock()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def status(self) -> dict[str, object]:
@@ -74,6 +80,10 @@ class IQFeedWatchdog:
             await asyncio.sleep(self._settings.iqfeed_watchdog_interval_s)
 
     async def _check(self) -> None:
+        async with self._checking:  # the loop and check_now() never interleave
+            await self._check_once()
+
+    async def _check_once(self) -> None:
         self._last_check = time.time()
         try:
             if self._admin is None or self._admin.closed:
@@ -85,9 +95,10 @@ class IQFeedWatchdog:
             if self._admin is not None:
                 self._admin.close()
                 self._admin = None
-            self._state = "down"
             self._last_error = str(error)
             await self._maybe_launch()
+            starting = self._process is not None and self._process.returncode is None
+            self._state = "starting" if starting else "down"
             return
         self._state = "connected" if status.connected else "not_connected"
         self._last_error = None if status.connected else f"IQConnect reports {status.status!r}"
@@ -98,12 +109,10 @@ class IQFeedWatchdog:
         if now - self._last_launch < self._backoff:
             return
         if self._process is not None and self._process.returncode is None:
-            # Launched but not answering yet: give it the backoff period, then replace it.
-            if now - self._last_launch < MAX_BACKOFF_S:
-                self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+            # Launched but not answering yet: give it time to start, then replace it.
+            if now - self._last_launch < START_GRACE_S:
                 return
-            with contextlib.suppress(ProcessLookupError):
-                self._process.kill()
+            await self._stop_process()
         self._last_launch = now
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
         try:
@@ -118,8 +127,16 @@ class IQFeedWatchdog:
             self._last_error = f"cannot launch {self._command.program}: {error.strerror}"
             return
         self._restarts += 1
-        self._state = "starting"
         log.info("launched %s: %s", self._command.program, self._command.display)
+
+
+    async def _stop_process(self) -> None:
+        """Kill the launched program's whole process group (xvfb-run, wine, IQConnect)."""
+        process = self._process
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 5)
 
 
 def ensure_iqfeed_watchdog() -> ray.actor.ActorHandle:

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from deployments.config import Settings
@@ -51,7 +52,7 @@ async def redis_guard() -> AsyncIterator[None]:
     """Turn connection failures and timeouts of Redis into :class:`StateUnavailable`."""
     try:
         yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
         raise StateUnavailable(f"Redis unavailable: {type(error).__name__}") from error
 
 

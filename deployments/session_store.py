@@ -63,7 +63,7 @@ def owned_keys_key(token: str) -> str:
 
 def is_well_formed(token: str) -> bool:
     """True when ``token`` has the shape of a token this platform issues."""
-    return bool(TOKEN_PATTERN.match(token))
+    return bool(TOKEN_PATTERN.fullmatch(token))
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ class Bars:
         f = np.empty(0, dtype=np.float64)
         return cls(np.empty(0, dtype=np.int64), f, f.copy(), f.copy(), f.copy(), f.copy())
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The columns by name."""
-        return {"t": self.t, "o": self.o, "h": self.h, "l": self.l, "c": self.c, "v": self.v}
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """``(t, o, h, l, c, v)``, the argument order of the kernels."""
+        return self.t, self.o, self.h, self.l, self.c, self.v
 
 
 @dataclass(frozen=True)

@@ -62,21 +62,8 @@ def utc_to_eastern(epoch_seconds: np.ndarray) -> np.ndarray:
     utc = np.asarray(epoch_seconds, dtype=np.int64)
     if utc.size == 0:
         return utc.copy()
-    # The offset is constant within a UTC day except on transition days; look both ends up.
-    days = utc // _DAY
-    unique_days, inverse = np.unique(days, return_inverse=True)
-    result = np.empty_like(utc)
-    for k, day in enumerate(unique_days.tolist()):
-        mask = inverse == k
-        start = datetime.fromtimestamp(day * _DAY, UTC).astimezone(EASTERN).utcoffset()
-        end = datetime.fromtimestamp(day * _DAY + _DAY - 1, UTC).astimezone(EASTERN).utcoffset()
-        if start == end:
-            result[mask] = utc[mask] + int(start.total_seconds())
-        else:
-            for idx in np.flatnonzero(mask).tolist():
-                moment = datetime.fromtimestamp(int(utc[idx]), UTC).astimezone(EASTERN)
-                result[idx] = utc[idx] + int(moment.utcoffset().total_seconds())
-    return result
+    tz_from, tz_offset = offset_table(int(utc.min()), int(utc.max()))
+    return utc + tz_offset[np.searchsorted(tz_from, utc, side="right") - 1]
 
 
 def format_request_time(epoch_seconds: int) -> str:

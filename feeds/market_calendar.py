@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-EXCHANGE_TZ = ZoneInfo("America/New_York")
+from feeds.eastern_time import EASTERN
+
+EXCHANGE_TZ = EASTERN
 
 PRE_MARKET_OPEN = time(4, 0)
 REGULAR_OPEN = time(9, 30)

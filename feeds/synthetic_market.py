@@ -211,8 +211,8 @@ def _latent_path(
 def second_bars(symbol: str, day: date) -> dict[str, np.ndarray]:
     """1-second OHLCV bars of ``symbol`` over 04:00-20:00 ET of ``day``.
 
-    Keys ``t`` (int64 UTC epoch second of the bar start), ``o h l c`` (float64, cents),
-    ``v`` (float64 shares), ``n`` (int64 trades). Seconds without a trade have no bar; a
+    Keys ``t`` (int64 UTC epoch second of the bar start), ``o h l c`` (float64 dollars, whole
+    cents), ``v`` (float64 shares), ``n`` (int64 trades). Seconds without a trade have no bar; a
     non-trading day gives empty arrays. Raises ``KeyError`` for an unknown symbol.
     """
     prof = _profile(symbol)

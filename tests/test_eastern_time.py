@@ -14,6 +14,7 @@ NY = ZoneInfo("America/New_York")
 
 
 def wall(text: str) -> int:
+    """Naive wall time text -> seconds since 1970-01-01."""
     return int((datetime.fromisoformat(text) - datetime(1970, 1, 1)).total_seconds())
 
 

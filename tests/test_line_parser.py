@@ -54,6 +54,11 @@ def test_full_outputs_stop_before_the_line():
         (b"R1,LH,2024-07-01 9:30:00,1,1,1,1,1,1,1,\r\n", lp.BAD_LINE),
         (b"R1,LH,2024-07-01 09:30:00,1,x,1,1,1,1,1,\r\n", lp.BAD_LINE),
         (b"R1,LH,2024-07-01 09:30:00,1,1,1,1,1,1,zz,\r\n", lp.CONTINUE),  # trades: not read
+        (b"R1,LH,2024-07-01 09:30:00,1,1\r\n", lp.BAD_LINE),  # cut short
+        (b"R1,LH,2024-07-01 09:30:00,1,,1,1,1,1,1,\r\n", lp.BAD_LINE),  # empty price
+        (b"R1,LH,2024-07-01 25:30:00,1,1,1,1,1,1,1,\r\n", lp.BAD_LINE),  # no such hour
+        (b"R1,LH,2024-13-01 09:30:00,1,1,1,1,1,1,1,\r\n", lp.BAD_LINE),  # no such month
+        (b"R1,LH,2024-07-01 09:30:00X1,1,1,1,1,1,1,\r\n", lp.BAD_LINE),  # bad separator
     ],
 )
 def test_non_data_lines_stop_the_kernel(text, code):
@@ -61,6 +66,14 @@ def test_non_data_lines_stop_the_kernel(text, code):
     assert got == code
     if code != lp.CONTINUE:
         assert (rows, pos) == (0, 0)
+
+
+def test_tick_with_non_digit_microseconds_is_bad():
+    tick = b"R1,LH,2024-07-01 09:30:00.12x456,10.5,200,5000,10.49,10.51,777,C,11,01,\r\n"
+    buf = np.frombuffer(tick, dtype=np.uint8)
+    out = [np.zeros(2, np.int64), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2),
+           np.zeros(2, np.int64)]
+    assert lp.parse_tick_chunk(buf, 0, buf.size, RID, *out, 0)[2] == lp.BAD_LINE
 
 
 def test_tick_and_daily_lines():

@@ -24,8 +24,6 @@ class FeedStatus:
 
     connected: bool
     status: str
-    clients: int
-    version: str
 
 
 def parse_stats(line: str) -> FeedStatus | None:
@@ -34,9 +32,7 @@ def parse_stats(line: str) -> FeedStatus | None:
     if len(fields) <= STATUS_INDEX or fields[0] != "S" or fields[1] != "STATS":
         return None
     status = fields[STATUS_INDEX]
-    clients = int(fields[6]) if fields[6].isdigit() else 0
-    version = fields[13] if len(fields) > 13 else ""
-    return FeedStatus(status == "Connected", status, clients, version)
+    return FeedStatus(status == "Connected", status)
 
 
 class AdminConnection:

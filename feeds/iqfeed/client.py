@@ -41,10 +41,11 @@ from feeds.iqfeed.protocol import (
     set_protocol,
 )
 from feeds.iqfeed.rate_limiter import TokenBucket
+from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN
 
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-/@#+_^]{0,29}$")
-_REGULAR_OPEN_S = 9 * 3600 + 1800
-_REGULAR_CLOSE_S = 16 * 3600
+SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.\-/@#+_^]{0,29}")
+_REGULAR_OPEN_S = REGULAR_OPEN.hour * 3600 + REGULAR_OPEN.minute * 60
+_REGULAR_CLOSE_S = REGULAR_CLOSE.hour * 3600 + REGULAR_CLOSE.minute * 60
 _READ_SIZE = 1 << 20
 
 
@@ -58,7 +59,7 @@ def _regular_filter(interval_s: int, label_at_beginning: bool) -> tuple[str, str
 def normalize_symbol(symbol: str) -> str:
     """Upper-cased symbol; ValueError if it could not be an IQFeed symbol (or would inject)."""
     candidate = symbol.strip().upper()
-    if not SYMBOL_PATTERN.match(candidate):
+    if not SYMBOL_PATTERN.fullmatch(candidate):
         raise ValueError("symbol must be 1-30 of A-Z 0-9 . - / @ # + _ ^, starting alphanumeric")
     return candidate
 
@@ -147,7 +148,8 @@ class IQFeedClient:
                 end_filter=last if regular_hours else None,
             )
 
-        estimate = min(max((end - start) // interval_s + 16, 1024), 1 << 22)
+        span = (end - start) * (6.5 / 24 if regular_hours else 1)
+        estimate = int(min(max(span // interval_s + 16, 1024), 1 << 22))
         t, o, h, l, c, v = await self._request(
             symbol, request, lp.parse_bar_chunk, _BAR_DTYPES, estimate
         )
@@ -192,6 +194,14 @@ class IQFeedClient:
         )
         return Bars(eastern_to_utc(t + _REGULAR_OPEN_S), o, h, l, c, v)
 
+    def warm_up(self) -> None:
+        """Compile (or load from cache) the parser kernels now rather than on a first request."""
+        empty = np.empty(0, dtype=np.uint8)
+        for kernel, dtypes in ((lp.parse_bar_chunk, _BAR_DTYPES),
+                               (lp.parse_tick_chunk, _TICK_DTYPES),
+                               (lp.parse_daily_chunk, _BAR_DTYPES)):
+            kernel(empty, 0, 0, empty, *(np.empty(1, d) for d in dtypes), 0)
+
     async def close(self) -> None:
         """Close every idle connection."""
         while self._idle:
@@ -205,23 +215,31 @@ class IQFeedClient:
         dtypes: tuple[type, ...],
         estimate: int,
     ) -> list[np.ndarray]:
-        """Send one request, retrying while IQFeed says it is busy; return the parsed columns."""
-        delay = 0.2
-        for attempt in range(self.max_retries + 1):
-            await self.rate_limiter.acquire()
-            request_id = f"R{next(self._ids)}"
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    return await self._exchange(
-                        symbol, make_request(request_id), request_id, kernel, dtypes, estimate
-                    )
-            except TooManyRequests:
-                if attempt == self.max_retries:
-                    raise FeedUnavailable("IQFeed keeps refusing: too many requests") from None
-                await asyncio.sleep(delay)
-                delay *= 2
-            except TimeoutError:
-                raise FeedTimeout(f"no complete answer within {self.timeout_s:g} s") from None
+        """Send one request, retrying while IQFeed says it is busy; return the parsed columns.
+
+        ``timeout_s`` bounds the whole call: waiting for a rate-limit token and a pooled
+        connection, every retry and its backoff.
+        """
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                delay = 0.2
+                for attempt in range(self.max_retries + 1):
+                    await self.rate_limiter.acquire()
+                    request_id = f"R{next(self._ids)}"
+                    try:
+                        return await self._exchange(
+                            symbol, make_request(request_id), request_id, kernel, dtypes,
+                            estimate,
+                        )
+                    except TooManyRequests:
+                        if attempt == self.max_retries:
+                            raise FeedUnavailable(
+                                "IQFeed keeps refusing: too many requests"
+                            ) from None
+                        await asyncio.sleep(delay)
+                        delay *= 2
+        except TimeoutError:
+            raise FeedTimeout(f"no complete answer within {self.timeout_s:g} s") from None
         raise AssertionError("unreachable")
 
     async def _exchange(
@@ -315,6 +333,7 @@ class IQFeedClient:
         self._slots.release()
 
     async def _connect(self) -> _Connection:
+        writer = None
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 reader, writer = await asyncio.open_connection(
@@ -323,16 +342,19 @@ class IQFeedClient:
                 writer.write(set_protocol(self.protocol))
                 await writer.drain()
                 reply = (await reader.readline()).decode("latin-1").rstrip("\r\n")
-        except (TimeoutError, OSError) as exc:
-            raise FeedUnavailable(
-                f"IQFeed not reachable at {self.host}:{self.port} ({type(exc).__name__})"
-            ) from None
-        if reply != protocol_reply(self.protocol):
-            writer.close()
+            if reply == protocol_reply(self.protocol):
+                connection, writer = _Connection(reader, writer), None
+                return connection
             if not reply:
                 raise FeedUnavailable("IQFeed closed the connection during the handshake")
             raise ProtocolError(f"protocol {self.protocol} not accepted: {reply[:80]!r}")
-        return _Connection(reader, writer)
+        except (TimeoutError, OSError, ValueError) as exc:
+            raise FeedUnavailable(
+                f"IQFeed not reachable at {self.host}:{self.port} ({type(exc).__name__})"
+            ) from None
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 class _StaleConnection(Exception):

@@ -40,10 +40,10 @@ def _is_digit(byte: int) -> bool:
 def _number(buf, i, end):
     """Parse a decimal field starting at ``i``; return (value, index after its comma).
 
-    A malformed field gives index -1, and a call with index -1 returns -1 again, so a run of
-    calls can be checked once at its end.
+    A missing, empty or malformed field gives index -1, and a call with index -1 returns -1
+    again, so a run of calls can be checked once at its end.
     """
-    if i < 0:
+    if i < 0 or i >= end:
         return np.nan, -1
     negative = False
     if i < end and buf[i] == _MINUS:
@@ -66,7 +66,7 @@ def _number(buf, i, end):
             return np.nan, -1
         i += 1
     if digits == 0:
-        return np.nan, i + 1
+        return np.nan, -1
     value = mantissa / _POW10[scale] if scale < 23 else mantissa * 10.0**-scale
     return (-value if negative else value), i + 1
 
@@ -106,7 +106,10 @@ def _date(buf, i):
     if buf[i + 4] != _MINUS or buf[i + 7] != _MINUS:
         return -1
     year = (buf[i] - 48) * 1000 + (buf[i + 1] - 48) * 100 + _two(buf, i + 2)
-    return _days_from_civil(year, _two(buf, i + 5), _two(buf, i + 8))
+    month, day = _two(buf, i + 5), _two(buf, i + 8)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return -1
+    return _days_from_civil(year, month, day)
 
 
 @njit(cache=True)
@@ -115,7 +118,12 @@ def _clock(buf, i):
     for k in (0, 1, 3, 4, 6, 7):
         if not _is_digit(buf[i + k]):
             return -1
-    return _two(buf, i) * 3600 + _two(buf, i + 3) * 60 + _two(buf, i + 6)
+    if buf[i + 2] != 58 or buf[i + 5] != 58:  # ":"
+        return -1
+    hours, minutes, seconds = _two(buf, i), _two(buf, i + 3), _two(buf, i + 6)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return -1
+    return hours * 3600 + minutes * 60 + seconds
 
 
 @njit(cache=True)
@@ -173,7 +181,7 @@ def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
             break
         if code != CONTINUE:
             return n, pos, code
-        if line_end - i < 20 or buf[i + 10] != 32:
+        if line_end - i < 20 or buf[i + 10] != 32 or buf[i + 19] != _COMMA:
             return n, pos, BAD_LINE
         days = _date(buf, i)
         secs = _clock(buf, i + 11)
@@ -200,12 +208,15 @@ def parse_tick_chunk(buf, start, end, request_id, t_us, price, size, bid, ask, t
             break
         if code != CONTINUE:
             return n, pos, code
-        if line_end - i < 27 or buf[i + 10] != 32 or buf[i + 19] != _DOT:
+        if (line_end - i < 27 or buf[i + 10] != 32 or buf[i + 19] != _DOT
+                or buf[i + 26] != _COMMA):
             return n, pos, BAD_LINE
         days = _date(buf, i)
         secs = _clock(buf, i + 11)
         micros = 0
         for k in range(20, 26):
+            if not _is_digit(buf[i + k]):
+                secs = -1
             micros = micros * 10 + (buf[i + k] - 48)
         if days < 0 or secs < 0:
             return n, pos, BAD_LINE
@@ -235,7 +246,7 @@ def parse_daily_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
             break
         if code != CONTINUE:
             return n, pos, code
-        if line_end - i < 11:
+        if line_end - i < 11 or buf[i + 10] != _COMMA:
             return n, pos, BAD_LINE
         days = _date(buf, i)
         if days < 0:

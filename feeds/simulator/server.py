@@ -16,6 +16,7 @@ import time
 from datetime import date, datetime, timedelta
 
 from feeds.eastern_time import EASTERN
+from feeds.iqfeed.protocol import SUPPORTED_VERSIONS, protocol_reply
 from feeds.simulator import history
 from feeds.simulator.faults import SimulatorFaults
 from feeds.simulator.line_format import (
@@ -27,7 +28,6 @@ from feeds.simulator.line_format import (
 )
 from feeds.synthetic_market import is_known_symbol
 
-SUPPORTED = ("6.1", "6.2")
 _DEFAULT_PROTOCOL = "6.1"
 _CHUNK_LINES = 4096
 
@@ -59,7 +59,7 @@ def _day(text: str) -> date:
 def _clock(text: str) -> int | None:
     if not text:
         return None
-    if len(text) != 6 or not text.isdigit():
+    if len(text) != 6 or not (text.isascii() and text.isdigit()):
         raise _SyntaxError
     return int(text[:2]) * 3600 + int(text[2:4]) * 60 + int(text[4:])
 
@@ -67,7 +67,7 @@ def _clock(text: str) -> int | None:
 def _int(text: str, default: int = 0) -> int:
     if not text:
         return default
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise _SyntaxError
     return int(text)
 
@@ -94,7 +94,6 @@ class IQFeedSimulator:
         self.idle_exit_s = idle_exit_s
         self.stats_interval_s = stats_interval_s
         self.faults = SimulatorFaults()
-        self.requests_served = 0
         self.stopped = asyncio.Event()
         self._servers: list[asyncio.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
@@ -110,7 +109,7 @@ class IQFeedSimulator:
         self.lookup_port = lookup.sockets[0].getsockname()[1]
         self.admin_port = admin.sockets[0].getsockname()[1]
         if self.idle_exit_s > 0:
-            asyncio.get_running_loop().create_task(self._exit_when_idle())
+            self._idle_watch = asyncio.get_running_loop().create_task(self._exit_when_idle())
 
     async def stop(self) -> None:
         """Close the ports and every open connection."""
@@ -155,9 +154,9 @@ class IQFeedSimulator:
                     continue
                 if text.startswith("S,SET PROTOCOL,"):
                     asked = text.split(",")[2]
-                    if asked in SUPPORTED:
+                    if asked in SUPPORTED_VERSIONS:
                         version = asked
-                        writer.write(f"S,CURRENT PROTOCOL,{version},\r\n".encode())
+                        writer.write(protocol_reply(version).encode() + b"\r\n")
                     else:
                         writer.write(error_line(None, f"Invalid protocol version {asked}."))
                     await writer.drain()
@@ -186,7 +185,6 @@ class IQFeedSimulator:
             writer.write(error_line(None, "!SYNTAX_ERROR!") + end_line(None))
             await writer.drain()
             return True
-        self.requests_served += 1
         return await self._send(answer, request_id, writer)
 
     async def _answer(

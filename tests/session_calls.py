@@ -1,10 +1,8 @@
-"""Small helpers shared by the session tests."""
+"""Session calls the tests make: through the real endpoints, or through SessionStore."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import httpx
 
@@ -36,13 +34,3 @@ def register_keys(redis_url: str, timeout_s: int, token: str, keys: list[str]) -
         await client.aclose()
 
     asyncio.run(_run())
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    """Poll ``predicate`` until it is true or the timeout passes; return its last value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
