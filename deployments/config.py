@@ -75,6 +75,22 @@ class Settings(BaseSettings):
         default=366, ge=1, le=20 * 366,
         description="Longest date range one /historical request may span.",
     )
+    minute_tier_after_days: int = Field(
+        default=30, ge=1, le=366,
+        description="Ranges longer than this use 1-minute base bars (and allow no second bars).",
+    )
+    bar_cache_ttl_s: int = Field(
+        default=7 * 86400, ge=60, description="How long base bars of past days stay cached."
+    )
+    today_cache_ttl_s: int = Field(
+        default=60, ge=1, description="How long base bars of the current day stay cached."
+    )
+    result_ttl_s: int = Field(
+        default=6 * 3600, ge=60, description="How long a resampled chart result stays cached."
+    )
+    chunk_max_bars: int = Field(
+        default=50_000, ge=100, le=1_000_000, description="Largest /historical/chunk answer."
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / "data",
         description="Where the embedded Valkey server keeps its files.",

@@ -17,6 +17,15 @@ from deployments.redis_client import StateUnavailable
 from feeds.iqfeed.errors import FeedTimeout, FeedUnavailable, ProtocolError, SymbolNotFound
 
 
+class FieldError(ValueError):
+    """Raised for a bad request parameter: ``field`` names it, the message says why (422)."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
 def _field_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -37,6 +46,13 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
             for err in exc.errors()
         ]
         return OrjsonResponse({"error": "invalid_request", "detail": detail}, status_code=422)
+
+    @app.exception_handler(FieldError)
+    async def _bad_field(_: Request, exc: FieldError) -> OrjsonResponse:
+        return OrjsonResponse(
+            {"error": "invalid_request", "detail": [{"field": exc.field, "message": str(exc)}]},
+            status_code=exc.status,
+        )
 
     @app.exception_handler(StateUnavailable)
     async def _unavailable(_: Request, exc: StateUnavailable) -> OrjsonResponse:

@@ -61,7 +61,9 @@ class SingleFlight:
                 acquired = await self._redis.set(lock, token, nx=True, px=self._lock_ttl_ms)
             if acquired:
                 try:
-                    return await work()
+                    # The previous holder may have stored the value just before we locked.
+                    value = await cached()
+                    return value if value is not None else await work()
                 finally:
                     async with redis_guard():
                         await self._release(keys=[lock], args=[token])

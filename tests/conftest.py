@@ -53,6 +53,17 @@ def redis_client(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url)
 
 
+CACHE_PATTERNS = ("v1:bars:*", "v1:agg:*", "v1:lock:*", "v1:request:*")
+
+
+def _clear_platform_caches(url: str) -> None:
+    """Start cold: bar caches left by an earlier run would hide the feed from the tests."""
+    client = redis.Redis.from_url(url)
+    for pattern in CACHE_PATTERNS:
+        for key in client.scan_iter(match=pattern, count=1000):
+            client.delete(key)
+
+
 @pytest.fixture(scope="session")
 def redis_proxy(redis_url: str) -> Iterator[TcpFaultProxy]:
     """The forwarder between the platform and Redis."""
@@ -95,6 +106,7 @@ def platform(
     redis_url: str, redis_proxy: TcpFaultProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """Ray + Serve running the real serve.yaml on a free port, settings from the environment."""
+    _clear_platform_caches(redis_url)
     parts = urlsplit(redis_url)
     proxied = urlunsplit(parts._replace(netloc=f"127.0.0.1:{redis_proxy.port}"))
     env = _platform_env(proxied, tmp_path_factory.mktemp("data"))

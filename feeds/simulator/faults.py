@@ -10,7 +10,8 @@ class SimulatorFaults:
     """What the simulator does wrong on purpose; all off by default."""
 
     refuse: bool = False
-    """Close every new lookup connection at once (as if IQConnect were going down)."""
+    """Drop the open lookup connections and close every new one at once (set over the admin
+    port), as if IQConnect were going down."""
     drop_after_lines: int = 0
     """When > 0, close the connection after this many data lines of an answer."""
     delay_s: float = 0.0

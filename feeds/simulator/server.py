@@ -97,6 +97,7 @@ class IQFeedSimulator:
         self.stopped = asyncio.Event()
         self._servers: list[asyncio.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
+        self._lookup_writers: set[asyncio.StreamWriter] = set()
         self._in_flight = 0
         self._started_at = time.time()
         self._idle_since = time.monotonic()
@@ -146,6 +147,7 @@ class IQFeedSimulator:
             writer.close()
             return
         self._track(writer)
+        self._lookup_writers.add(writer)
         version = _DEFAULT_PROTOCOL
         try:
             while line := await reader.readline():
@@ -166,6 +168,7 @@ class IQFeedSimulator:
         except (ConnectionError, OSError, asyncio.CancelledError):
             pass
         finally:
+            self._lookup_writers.discard(writer)
             self._untrack(writer)
 
     async def _history(self, text: str, version: str, writer: asyncio.StreamWriter) -> bool:
@@ -313,6 +316,9 @@ class IQFeedSimulator:
                 self.faults.clear()
             else:
                 self.faults.set(args[0], args[1] if len(args) > 1 else "1")
+            if self.faults.refuse:  # going down: open lookup connections drop too
+                for lookup in list(self._lookup_writers):
+                    lookup.transport.abort()
             return b"S,SIM,OK,\r\n"
         except (KeyError, IndexError, ValueError):
             return error_line(None, "unknown simulator fault")

@@ -1,0 +1,109 @@
+"""Bars in Redis: base bars per (tier, symbol, trading day) and resampled results per request.
+
+Keys (all under ``v1:``):
+
+- ``v1:bars:<tier>:<symbol>:<YYYYMMDD>``   base bars of one trading day (compressed when it pays);
+  an empty value body means "no bars that day", so such days are not fetched again
+- ``v1:agg:<symbol>:<rth|eth>:<interval>:<start>:<end>``   a full resampled result, uncompressed
+  so that a page of it is read with GETRANGE per column instead of the whole value
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import redis.asyncio as aioredis
+
+from deployments import bar_codec
+from deployments.redis_client import KEY_PREFIX, redis_guard
+from feeds.bars import Bars
+
+
+def day_key(tier: str, symbol: str, day: date) -> str:
+    """Key of one trading day of base bars."""
+    return f"{KEY_PREFIX}bars:{tier}:{symbol}:{day:%Y%m%d}"
+
+
+def result_key(symbol: str, rth: bool, interval: str, start: int, end: int) -> str:
+    """Key of a full resampled result for a symbol, session kind, interval and UTC range."""
+    return f"{KEY_PREFIX}agg:{symbol}:{'rth' if rth else 'eth'}:{interval}:{start}:{end}"
+
+
+class BarStore:
+    """Reads and writes bars; every call may raise StateUnavailable."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._redis = client
+
+    async def get_days(self, tier: str, symbol: str, days: list[date]) -> list[Bars | None]:
+        """Cached base bars of each day, None where the day is not cached (or unreadable)."""
+        if not days:
+            return []
+        async with redis_guard():
+            values = await self._redis.mget([day_key(tier, symbol, d) for d in days])
+        return [_decoded(value) for value in values]
+
+    async def put_day(self, tier: str, symbol: str, day: date, bars: Bars, ttl_s: int) -> None:
+        """Cache one day of base bars for ``ttl_s`` seconds."""
+        async with redis_guard():
+            await self._redis.set(
+                day_key(tier, symbol, day), bar_codec.encode(bars, compress=True), ex=ttl_s
+            )
+
+    async def put_days(
+        self, tier: str, symbol: str, days: dict[date, Bars], ttl_s: dict[date, int]
+    ) -> None:
+        """Cache several days at once (one round trip)."""
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            for day, bars in days.items():
+                pipe.set(day_key(tier, symbol, day), bar_codec.encode(bars, compress=True),
+                         ex=ttl_s[day])
+            await pipe.execute()
+
+    async def put_result(self, key: str, bars: Bars, ttl_s: int) -> None:
+        """Store a full result, column-readable."""
+        async with redis_guard():
+            await self._redis.set(key, bar_codec.encode(bars), ex=ttl_s)
+
+    async def result_rows(self, key: str) -> int | None:
+        """Rows of a stored result; None if there is none."""
+        async with redis_guard():
+            header = await self._redis.getrange(key, 0, bar_codec.HEADER_SIZE - 1)
+        if not header:
+            return None
+        try:
+            return bar_codec.decode_header(header)[0]
+        except bar_codec.CorruptBars:
+            return None
+
+    async def result_slice(self, key: str, rows: int, first: int, stop: int) -> Bars | None:
+        """Rows ``[first, stop)`` of a stored result of ``rows`` rows; None if it is gone."""
+        if stop <= first:
+            return Bars.empty()
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            for column in range(6):
+                pipe.getrange(key, *bar_codec.column_range(rows, column, first, stop))
+            parts = await pipe.execute()
+        if any(len(part) != 8 * (stop - first) for part in parts):
+            return None
+        return bar_codec.columns_to_bars(parts)
+
+    async def result_times(self, key: str, rows: int) -> np.ndarray | None:
+        """The ``t`` column of a stored result; None if it is gone."""
+        if rows == 0:
+            return np.empty(0, dtype=np.int64)
+        async with redis_guard():
+            raw = await self._redis.getrange(key, *bar_codec.column_range(rows, 0, 0, rows))
+        if len(raw) != 8 * rows:
+            return None
+        return np.frombuffer(raw, dtype="<i8")
+
+
+def _decoded(value: bytes | None) -> Bars | None:
+    if value is None:
+        return None
+    try:
+        return bar_codec.decode(value)
+    except bar_codec.CorruptBars:
+        return None  # another format version: fetch again
