@@ -23,7 +23,7 @@ the last bit because the order of addition differs.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 DAY = 86400
 WEEK_ANCHOR_DAYS = 4
@@ -106,15 +106,16 @@ def _fold(h, l, v, start, stop, high, low, volume):
 
 
 @njit(cache=True)
-def _resample(t, o, h, l, c, v, interval_s, anchor_s, weekly, session_open_s, tz_from, tz_offset):
-    out_t, out_o, out_h, out_l, out_c, out_v = _outputs(t.size)
-    size = t.size
-    m = -1
-    k = 0
+def _resample_range(t, o, h, l, c, v, lo, hi, interval_s, anchor_s, weekly, session_open_s,
+                    tz_from, tz_offset, out_t, out_o, out_h, out_l, out_c, out_v, first_out):
+    """Resample rows ``[lo, hi)`` into the outputs from row ``first_out`` on; return the count.
+    ``lo`` must start a bucket (a local day for intraday, a week for weekly bars)."""
+    m = first_out - 1
+    k = max(np.searchsorted(tz_from, t[lo], side="right") - 1, 0) if lo < hi else 0
     key = np.int64(-1)
     end = limit = np.iinfo(np.int64).min
-    i = 0
-    while i < size:
+    i = lo
+    while i < hi:
         previous = key
         if interval_s > 0 and end < limit and t[i] < end + interval_s:
             # Fast path: the next slot of the same day and offset; no division needed.
@@ -123,40 +124,100 @@ def _resample(t, o, h, l, c, v, interval_s, anchor_s, weekly, session_open_s, tz
             key, label, end, limit, k = _bucket(
                 t[i], interval_s, anchor_s, weekly, session_open_s, tz_from, tz_offset, k
             )
-        if m < 0 or key != previous:
+        if m < first_out or key != previous:
             m += 1
             out_t[m] = label
             out_o[m] = o[i]
             high, low, volume = h[i], l[i], 0.0
         else:  # the same wall bucket after an offset change: keep folding into it
             high, low, volume = out_h[m], out_l[m], out_v[m]
-        j = _bucket_stop(t, i, end)
-        high, low, volume = _fold(h, l, v, i, j, high, low, volume)
+        j = min(_bucket_stop(t, i, end), hi)
+        if j - i <= 8:  # short buckets: a plain loop beats a call into the vectorised fold
+            for r in range(i, j):
+                high = max(high, h[r])
+                low = min(low, l[r])
+                volume += v[r]
+        else:
+            high, low, volume = _fold(h, l, v, i, j, high, low, volume)
         i = j
         out_h[m] = high
         out_l[m] = low
         out_c[m] = c[i - 1]
         out_v[m] = volume
-    n = m + 1
-    return out_t[:n], out_o[:n], out_h[:n], out_l[:n], out_c[:n], out_v[:n]
+    return m + 1 - first_out
 
 
 @njit(cache=True)
+def _day_starts(t, pieces, tz_from, tz_offset):
+    """Up to ``pieces`` + 1 row indices that split ``t`` at local midnights into similar parts."""
+    bounds = np.zeros(pieces + 1, np.int64)
+    bounds[pieces] = t.size
+    for p in range(1, pieces):
+        i = t.size * p // pieces
+        k = max(np.searchsorted(tz_from, t[i], side="right") - 1, 0)
+        midnight = (t[i] + tz_offset[k]) // DAY * DAY - tz_offset[k]
+        bounds[p] = max(np.searchsorted(t, midnight, side="left"), bounds[p - 1])
+    return bounds
+
+
+@njit(cache=True, parallel=True)
+def _resample_intraday_parallel(t, o, h, l, c, v, interval_s, anchor_s, tz_from, tz_offset,
+                                pieces):
+    bounds = _day_starts(t, pieces, tz_from, tz_offset)
+    outs = _outputs(t.size)
+    counts = np.zeros(pieces, np.int64)
+    for p in prange(pieces):
+        counts[p] = _resample_range(
+            t, o, h, l, c, v, bounds[p], bounds[p + 1], interval_s, anchor_s, False, 0,
+            tz_from, tz_offset, *outs, bounds[p],
+        )
+    starts = np.zeros(pieces + 1, np.int64)
+    starts[1:] = np.cumsum(counts)
+    result = _outputs(starts[pieces])
+    for p in prange(pieces):
+        into, since, n = starts[p], bounds[p], counts[p]
+        result[0][into:into + n] = outs[0][since:since + n]
+        result[1][into:into + n] = outs[1][since:since + n]
+        result[2][into:into + n] = outs[2][since:since + n]
+        result[3][into:into + n] = outs[3][since:since + n]
+        result[4][into:into + n] = outs[4][since:since + n]
+        result[5][into:into + n] = outs[5][since:since + n]
+    return result
+
+
+PARALLEL_MIN_ROWS = 200_000
+"""Below this many rows the serial kernel is faster than starting the threads."""
+
+
 def resample_intraday(t, o, h, l, c, v, interval_s, anchor_s, tz_from, tz_offset):
     """Bars of ``interval_s`` seconds counted from ``anchor_s`` after each local midnight.
 
-    ``t`` must be sorted ascending. One pass; time-zone work only where a bucket ends.
+    ``t`` must be sorted ascending. One pass; time-zone work only where a bucket ends. Large
+    inputs are split at local midnights and resampled in parallel (Numba threads).
 
     >>> resample_intraday(t, o, h, l, c, v, 300, 34200, tz_from, tz_offset)  # doctest: +SKIP
     """
-    return _resample(t, o, h, l, c, v, interval_s, anchor_s, False, 0, tz_from, tz_offset)
+    if t.size >= PARALLEL_MIN_ROWS:
+        return _resample_intraday_parallel(
+            t, o, h, l, c, v, interval_s, anchor_s, tz_from, tz_offset, 4 * get_num_threads()
+        )
+    return _resample_serial(t, o, h, l, c, v, interval_s, anchor_s, False, 0, tz_from, tz_offset)
+
+
+@njit(cache=True)
+def _resample_serial(t, o, h, l, c, v, interval_s, anchor_s, weekly, session_open_s,
+                     tz_from, tz_offset):
+    outs = _outputs(t.size)
+    n = _resample_range(t, o, h, l, c, v, 0, t.size, interval_s, anchor_s, weekly,
+                        session_open_s, tz_from, tz_offset, *outs, 0)
+    return outs[0][:n], outs[1][:n], outs[2][:n], outs[3][:n], outs[4][:n], outs[5][:n]
 
 
 @njit(cache=True)
 def resample_sessions(t, o, h, l, c, v, weekly, session_open_s, tz_from, tz_offset):
     """One bar per local day (``weekly`` False) or per Monday-based week, labelled by the first
     day's session open (``session_open_s`` after local midnight, as UTC)."""
-    return _resample(t, o, h, l, c, v, 0, 0, weekly, session_open_s, tz_from, tz_offset)
+    return _resample_serial(t, o, h, l, c, v, 0, 0, weekly, session_open_s, tz_from, tz_offset)
 
 
 @njit(cache=True)
