@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.eastern_time import offset_table
 from kernels.resample import (
+    PARALLEL_MIN_ROWS,
     STANDARD_INTERVALS,
     derive_standard,
     resample_intraday,
@@ -45,13 +47,18 @@ def _random_bars(seed: int, first_day: str, days: int, fill: float):
 
 
 def _pandas(t, o, h, l, c, v, rule: str, offset: str | None):
+    """pandas' bars, resampled one local day at a time: across a DST change pandas keeps an
+    absolute-time grid, while session alignment (and this platform) keeps the wall clock."""
     frame = pd.DataFrame(
         {"o": o, "h": h, "l": l, "c": c, "v": v},
         index=pd.to_datetime(t, unit="s", utc=True).tz_convert(NY),
     )
-    grouped = frame.resample(rule, offset=offset, label="left", closed="left")
-    bars = grouped.agg({"o": "first", "h": "max", "l": "min", "c": "last", "v": "sum"})
-    bars = bars[grouped.size() > 0]
+    days = []
+    for _, day in frame.groupby(frame.index.date):
+        grouped = day.resample(rule, offset=offset, label="left", closed="left")
+        bars = grouped.agg({"o": "first", "h": "max", "l": "min", "c": "last", "v": "sum"})
+        days.append(bars[grouped.size() > 0])
+    bars = pd.concat(days)
     return bars.index.tz_convert("UTC").as_unit("s").asi8, bars
 
 
@@ -139,3 +146,13 @@ def test_session_mask_keeps_regular_hours():
     local = pd.to_datetime(t, unit="s", utc=True).tz_convert(NY)
     minutes = local.hour * 60 + local.minute
     np.testing.assert_array_equal(keep, (minutes >= 570) & (minutes < 960))
+
+
+@pytest.mark.parametrize("interval", [5, 60, 7200])
+def test_large_inputs_split_by_day_in_parallel_give_the_same_bars(interval):
+    bars = _random_bars(3, "2024-03-06", 6, 0.9)  # ~311k rows across the spring DST change
+    assert bars[0].size >= PARALLEL_MIN_ROWS
+    tz_from, tz_offset = offset_table(bars[0][0], bars[0][-1])
+    ours = resample_intraday(*bars, interval, ANCHOR, tz_from, tz_offset)
+    expected_t, expected = _pandas(*bars, f"{interval}s", "9h30min")
+    _assert_same(ours, expected_t, expected)
