@@ -50,3 +50,11 @@ async def _run(base_url: str, request: Request, total: int, concurrency: int) ->
 def measure(base_url: str, request: Request, total: int = 400, concurrency: int = 1) -> Latency:
     """Time ``total`` requests made by ``concurrency`` clients in parallel."""
     return asyncio.run(_run(base_url, request, total, concurrency))
+
+
+def report(label: str, ours: Latency, floor_label: str, floor: Latency) -> None:
+    """Print ours, the floor, and the ratio of their percentiles."""
+    print(ours.row(label))
+    print(floor.row(floor_label))
+    print(f"{'  ratio to the floor':<34} p50 {ours.p50_ms / floor.p50_ms:7.2f} x    "
+          f"p99 {ours.p99_ms / floor.p99_ms:7.2f} x")

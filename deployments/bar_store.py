@@ -70,24 +70,16 @@ class BarStore:
         """Rows of a stored result; None if there is none."""
         async with redis_guard():
             header = await self._redis.getrange(key, 0, bar_codec.HEADER_SIZE - 1)
-        if not header:
-            return None
-        try:
-            return bar_codec.decode_header(header)[0]
-        except bar_codec.CorruptBars:
-            return None
+        return rows_from_header(header)
 
     async def result_slice(self, key: str, rows: int, first: int, stop: int) -> Bars | None:
         """Rows ``[first, stop)`` of a stored result of ``rows`` rows; None if it is gone."""
         if stop <= first:
             return Bars.empty()
         async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
-            for column in range(6):
-                pipe.getrange(key, *bar_codec.column_range(rows, column, first, stop))
+            queue_slice(pipe, key, rows, first, stop)
             parts = await pipe.execute()
-        if any(len(part) != 8 * (stop - first) for part in parts):
-            return None
-        return bar_codec.columns_to_bars(parts)
+        return slice_from(parts, first, stop)
 
     async def result_times(self, key: str, rows: int) -> np.ndarray | None:
         """The ``t`` column of a stored result; None if it is gone."""
@@ -98,6 +90,31 @@ class BarStore:
         if len(raw) != 8 * rows:
             return None
         return np.frombuffer(raw, dtype="<i8")
+
+
+def queue_slice(pipe: aioredis.client.Pipeline, key: str, rows: int, first: int, stop: int) -> None:
+    """Queue the six GETRANGEs of rows ``[first, stop)`` on ``pipe``."""
+    for column in range(6):
+        pipe.getrange(key, *bar_codec.column_range(rows, column, first, stop))
+
+
+def slice_from(parts: list[bytes], first: int, stop: int) -> Bars | None:
+    """Bars from the six answers of :func:`queue_slice`; None if the value was gone."""
+    if stop <= first:
+        return Bars.empty()
+    if any(len(part) != 8 * (stop - first) for part in parts):
+        return None
+    return bar_codec.columns_to_bars(parts)
+
+
+def rows_from_header(header: bytes) -> int | None:
+    """Rows of a stored result from its first 16 bytes; None if there is no valid header."""
+    if not header:
+        return None
+    try:
+        return bar_codec.decode_header(header)[0]
+    except bar_codec.CorruptBars:
+        return None
 
 
 def _decoded(value: bytes | None) -> Bars | None:

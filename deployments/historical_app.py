@@ -15,7 +15,14 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from ray import serve
 
-from deployments.bar_store import BarStore, result_key
+from deployments.bar_codec import HEADER_SIZE
+from deployments.bar_store import (
+    BarStore,
+    queue_slice,
+    result_key,
+    rows_from_header,
+    slice_from,
+)
 from deployments.base_bars import DAILY_TIER, BaseBarLoader, exchange_today
 from deployments.chart_builder import build_chart
 from deployments.chart_payload import chart_payload
@@ -26,7 +33,7 @@ from deployments.http_encoding import json_response
 from deployments.http_errors import FieldError, install_error_handlers
 from deployments.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
 from deployments.redis_client import KEY_PREFIX, make_client, redis_guard, resolve_redis_url
-from deployments.session_store import SessionStore, is_well_formed
+from deployments.session_store import SessionStore, is_well_formed, session_key
 from deployments.single_flight import SingleFlight
 from kernels.resample import derive_standard
 
@@ -41,6 +48,15 @@ _preaggregate = ray.remote(num_cpus=1, max_retries=1)(preaggregate)
 def request_record_key(request_id: str) -> str:
     """Key of the record that ties a request_id to its session and stored result."""
     return f"{KEY_PREFIX}request:{request_id}"
+
+
+def _check_token(token: str) -> None:
+    if not is_well_formed(token):
+        raise FieldError("session_token", "must be a token from /utils/session/initiate")
+
+
+def _expired_session() -> HTTPException:
+    return HTTPException(401, "unknown or expired session_token: initiate a new session")
 
 
 def _warm_up_kernels() -> None:
@@ -80,23 +96,31 @@ class HistoricalIngress:
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
     ) -> Response:
         """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
-        await self._require_session(session_token)
+        _check_token(session_token)
         chart = parse_chart_request(self._settings, symbol, interval, start, end, rth)
         key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
-        rows = await self._store.result_rows(key)
+        # Round trip 1: the session and the cached result's size together.
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(session_key(session_token))
+            pipe.getrange(key, 0, HEADER_SIZE - 1)
+            alive, header = await pipe.execute()
+        if not alive:
+            raise _expired_session()
+        rows = rows_from_header(header)
         if rows is None:
             rows = await self._flights.run(
                 key, lambda: self._store.result_rows(key), lambda: self._compute(chart, key)
             )
+        # Round trip 2: record the request for the session and read the newest page.
         request_id = secrets.token_urlsafe(12)
         record = request_record_key(request_id)
-        async with redis_guard():
-            await self._redis.hset(
-                record, mapping={"session": session_token, "result": key, "rows": rows}
-            )
-        await self._sessions.register_key(session_token, record)
         first = max(0, rows - self._settings.initial_chunk_size)
-        bars = await self._store.result_slice(key, rows, first, rows)
+        async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(record, mapping={"session": session_token, "result": key, "rows": rows})
+            self._sessions.queue_register(pipe, session_token, record)
+            queue_slice(pipe, key, rows, first, rows)
+            answers = await pipe.execute()
+        bars = slice_from(answers[-6:], first, rows)
         if bars is None:
             raise HTTPException(503, "the result was evicted while reading it; retry")
         return json_response(request, chart_payload(
@@ -135,10 +159,9 @@ class HistoricalIngress:
         ))
 
     async def _require_session(self, token: str) -> None:
-        if not is_well_formed(token):
-            raise FieldError("session_token", "must be a token from /utils/session/initiate")
+        _check_token(token)
         if not await self._sessions.exists(token):
-            raise HTTPException(401, "unknown or expired session_token: initiate a new session")
+            raise _expired_session()
 
     async def _compute(self, chart: ChartRequest, key: str) -> int:
         """Cache miss: load base bars, resample, store; start the pre-aggregation."""

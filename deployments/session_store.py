@@ -111,12 +111,17 @@ class SessionStore:
 
     async def register_key(self, token: str, key: str) -> None:
         """Record that ``key`` belongs to session ``token`` and give it the session's TTL."""
-        owned = owned_keys_key(token)
         async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(owned, key)
-            pipe.expire(owned, self.timeout_s)
-            pipe.expire(key, self.timeout_s)
+            self.queue_register(pipe, token, key)
             await pipe.execute()
+
+    def queue_register(self, pipe: aioredis.client.Pipeline, token: str, key: str) -> None:
+        """Queue :meth:`register_key`'s commands on ``pipe`` (the caller executes it), so a
+        hot path can register in the same round trip as its other commands."""
+        owned = owned_keys_key(token)
+        pipe.sadd(owned, key)
+        pipe.expire(owned, self.timeout_s)
+        pipe.expire(key, self.timeout_s)
 
     async def live_count(self) -> int:
         """Number of sessions that sent a heartbeat within the timeout."""
