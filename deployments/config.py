@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     chunk_max_bars: int = Field(
         default=50_000, ge=100, le=1_000_000, description="Largest /historical/chunk answer."
     )
+    strategies_dir: Path | None = Field(
+        default=None, description="Extra directory of strategy modules beside the built-ins."
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / "data",
         description="Where the embedded Valkey server keeps its files.",

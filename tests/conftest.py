@@ -85,7 +85,9 @@ class Platform:
 
 
 def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
+    (data_dir / "strategies").mkdir()
     return {
+        "STRATEGIES_DIR": str(data_dir / "strategies"),
         "REDIS_URL": proxied_url,
         "IQFEED_LOOKUP_PORT": str(free_port()),
         "IQFEED_ADMIN_PORT": str(free_port()),

@@ -1,0 +1,46 @@
+"""The ``strategies`` Serve application, mounted at ``/strategies``: the strategy registry.
+
+``GET /`` lists every strategy with its parameters (type, default, bounds), constraints and
+description, plus the modules that failed to load and why. Strategy files dropped into
+``STRATEGIES_DIR`` appear on the next request; the built-ins load once at start.
+"""
+
+from fastapi import FastAPI
+from ray import serve
+
+from deployments.config import get_settings
+from deployments.http_errors import install_error_handlers
+from strategies.registry import Registry, extra_dir_stamp, load_registry
+
+api = FastAPI(title="Strategies", description="The trading strategies and their parameters.")
+install_error_handlers(api, get_settings().retry_after_s)
+
+
+@serve.deployment
+@serve.ingress(api)
+class StrategiesIngress:
+    """Serves the registry; rescans the extra directory only when its files changed."""
+
+    def __init__(self) -> None:
+        self._extra_dir = get_settings().strategies_dir
+        self._stamp = extra_dir_stamp(self._extra_dir)
+        self._registry = load_registry(self._extra_dir)
+
+    def registry(self) -> Registry:
+        """The current registry, reloaded if a strategy file was added, edited or removed."""
+        stamp = extra_dir_stamp(self._extra_dir)
+        if stamp != self._stamp:
+            self._stamp, self._registry = stamp, load_registry(self._extra_dir)
+        return self._registry
+
+    @api.get("/")
+    async def strategies(self) -> dict[str, object]:
+        """Every strategy with its parameters and constraints; modules that failed to load."""
+        registry = self.registry()
+        return {
+            "strategies": [spec.as_json() for spec in registry.strategies.values()],
+            "failed": registry.failures,
+        }
+
+
+app = StrategiesIngress.bind()

@@ -1,0 +1,29 @@
+"""Bollinger band reversion: buy a close below the lower band, sell back at the middle band."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.indicators import rolling_std, sma
+from strategies.spec import Param, StrategySpec
+
+
+def signals(o, h, l, c, v, window: int, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Enter below ``mean - width * std``, exit at or above the mean."""
+    mean = sma(c, window)
+    return c < mean - width * rolling_std(c, window), c >= mean
+
+
+STRATEGY = StrategySpec(
+    name="bollinger_reversion",
+    title="Bollinger band reversion",
+    description="Long when the close falls below the lower Bollinger band; out when it gets "
+                "back to the middle band.",
+    params=(
+        Param("window", "int", 20, "Bars in the band's mean and deviation", min=2, max=500,
+              step=1),
+        Param("width", "float", 2.0, "Band width in standard deviations", min=0.5, max=5,
+              step=0.1),
+    ),
+    signals=signals,
+)

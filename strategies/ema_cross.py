@@ -1,0 +1,26 @@
+"""EMA crossover: long when the fast exponential moving average crosses above the slow one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.indicators import crossings, ema
+from strategies.spec import Constraint, Param, StrategySpec
+
+
+def signals(o, h, l, c, v, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
+    """Enter on the fast EMA crossing above the slow EMA, exit on the cross below."""
+    return crossings(ema(c, fast), ema(c, slow))
+
+
+STRATEGY = StrategySpec(
+    name="ema_cross",
+    title="EMA crossover",
+    description="Long when the fast exponential moving average crosses above the slow one.",
+    params=(
+        Param("fast", "int", 12, "Span of the fast average", min=2, max=500, step=1),
+        Param("slow", "int", 26, "Span of the slow average", min=3, max=2000, step=1),
+    ),
+    constraints=(Constraint("fast", "<", "slow"),),
+    signals=signals,
+)

@@ -1,0 +1,126 @@
+"""How a strategy describes itself: typed parameters, constraints between them, its signals.
+
+A strategy module defines ``STRATEGY = StrategySpec(...)``. Its ``signals`` function takes the
+bar columns and the parameter values and returns two boolean arrays, ``enter_long`` and
+``exit_long``, decided on each bar's close; the backtest engine reads the short side as their
+mirror (a long exit is a short entry). What fills them, and when, is the engine's business.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+_OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+Signals = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+class ParamError(ValueError):
+    """A parameter value is unknown, of the wrong type, out of range or breaks a constraint."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: ``kind`` is ``int``, ``float``, ``bool`` or ``choice``."""
+
+    name: str
+    kind: str
+    default: Any
+    description: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` as this parameter's type, checked against its bounds; ParamError if not."""
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise ParamError(self.name, "must be true or false")
+            return value
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ParamError(self.name, f"must be one of {', '.join(self.choices)}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamError(self.name, f"must be a number ({self.kind})")
+        if self.kind == "int":
+            if int(value) != value:
+                raise ParamError(self.name, "must be a whole number")
+            value = int(value)
+        else:
+            value = float(value)
+        if self.min is not None and value < self.min:
+            raise ParamError(self.name, f"must be >= {self.min:g}")
+        if self.max is not None and value > self.max:
+            raise ParamError(self.name, f"must be <= {self.max:g}")
+        return value
+
+    def as_json(self) -> dict[str, Any]:
+        """The parameter for /strategies."""
+        data = {"name": self.name, "type": self.kind, "default": self.default,
+                "description": self.description}
+        for key in ("min", "max", "step"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.choices:
+            data["choices"] = list(self.choices)
+        return data
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``left op right`` between two parameters, e.g. ``Constraint("fast", "<", "slow")``."""
+
+    left: str
+    op: str
+    right: str
+
+    def holds(self, values: dict[str, Any]) -> bool:
+        """True when the values satisfy the constraint."""
+        return _OPERATORS[self.op](values[self.left], values[self.right])
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.op} {self.right}"
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy: its name for the API, text for people, parameters and signal function."""
+
+    name: str
+    title: str
+    description: str
+    params: tuple[Param, ...]
+    signals: Signals = field(repr=False)
+    constraints: tuple[Constraint, ...] = ()
+
+    def validate(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Complete ``values`` with defaults and check them; ParamError names the parameter."""
+        known = {p.name: p for p in self.params}
+        for name in values:
+            if name not in known:
+                raise ParamError(name, f"unknown parameter of {self.name}")
+        checked = {name: known[name].coerce(values.get(name, known[name].default))
+                   for name in known}
+        for constraint in self.constraints:
+            if not constraint.holds(checked):
+                raise ParamError(constraint.left, f"must satisfy {constraint}")
+        return checked
+
+    def as_json(self) -> dict[str, Any]:
+        """The strategy for /strategies."""
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "params": [p.as_json() for p in self.params],
+            "constraints": [str(c) for c in self.constraints],
+        }
