@@ -5,14 +5,15 @@ Keys (all under ``v1:``):
 - ``v1:bars:<tier>:<symbol>:<YYYYMMDD>``   base bars of one trading day (compressed when it pays);
   an empty value body means "no bars that day", so such days are not fetched again
 - ``v1:agg:<symbol>:<rth|eth>:<interval>:<start>:<end>``   a full resampled result, uncompressed
-  so that a page of it is read with GETRANGE per column instead of the whole value
+  so that a page of it is read with GETRANGE per column instead of the whole value; written
+  once (SET NX) and left to expire, never rewritten in place
+- ``v1:snapshot:<request_id>``   a request's own copy of a result that includes today
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import redis.asyncio as aioredis
 
 from deployments import bar_codec
@@ -23,6 +24,11 @@ from feeds.bars import Bars
 def day_key(tier: str, symbol: str, day: date) -> str:
     """Key of one trading day of base bars."""
     return f"{KEY_PREFIX}bars:{tier}:{symbol}:{day:%Y%m%d}"
+
+
+def snapshot_key(request_id: str) -> str:
+    """Key of a request's own copy of a result that is still changing (it includes today)."""
+    return f"{KEY_PREFIX}snapshot:{request_id}"
 
 
 def result_key(symbol: str, rth: bool, interval: str, start: int, end: int) -> str:
@@ -61,10 +67,11 @@ class BarStore:
                          ex=ttl_s[day])
             await pipe.execute()
 
-    async def put_result(self, key: str, bars: Bars, ttl_s: int) -> None:
-        """Store a full result, column-readable."""
+    async def put_encoded(self, key: str, encoded: bytes, ttl_s: int) -> None:
+        """Store a full result (bytes of :func:`bar_codec.encode`, uncompressed) unless one is
+        there: a stored result is never rewritten in place while readers page through it."""
         async with redis_guard():
-            await self._redis.set(key, bar_codec.encode(bars), ex=ttl_s)
+            await self._redis.set(key, encoded, ex=ttl_s, nx=True)
 
     async def result_rows(self, key: str) -> int | None:
         """Rows of a stored result; None if there is none."""
@@ -81,15 +88,6 @@ class BarStore:
             parts = await pipe.execute()
         return slice_from(parts, first, stop)
 
-    async def result_times(self, key: str, rows: int) -> np.ndarray | None:
-        """The ``t`` column of a stored result; None if it is gone."""
-        if rows == 0:
-            return np.empty(0, dtype=np.int64)
-        async with redis_guard():
-            raw = await self._redis.getrange(key, *bar_codec.column_range(rows, 0, 0, rows))
-        if len(raw) != 8 * rows:
-            return None
-        return np.frombuffer(raw, dtype="<i8")
 
 
 def queue_slice(pipe: aioredis.client.Pipeline, key: str, rows: int, first: int, stop: int) -> None:

@@ -44,6 +44,9 @@ class ChartRequest:
         return opening.hour * 3600 + opening.minute * 60
 
 
+_FIRST_YEAR, _LAST_YEAR = 1990, 2100
+
+
 def _moment(field: str, text: str, end_of_day: bool) -> datetime:
     try:
         if len(text) == 10:
@@ -53,6 +56,10 @@ def _moment(field: str, text: str, end_of_day: bool) -> datetime:
             moment = datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(field, "must be an ISO date (2024-07-01) or date-time") from None
+    except OverflowError:
+        raise FieldError(field, f"must be between {_FIRST_YEAR} and {_LAST_YEAR}") from None
+    if not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
+        raise FieldError(field, f"must be between {_FIRST_YEAR} and {_LAST_YEAR}")
     if moment.tzinfo is not None:
         moment = moment.astimezone(EASTERN).replace(tzinfo=None)
     return moment.replace(tzinfo=EASTERN)
@@ -91,20 +98,23 @@ def parse_chart_request(
     if first.date() > today:
         raise FieldError("start", "is in the future")
     span_days = (last - first).days
-    limit = settings.max_request_days * (20 if name in SESSION_INTERVALS else 1)
+    # Daily bars of regular sessions are cheap (one feed request); anything built from
+    # intraday bars is held to MAX_REQUEST_DAYS.
+    long_ok = name in SESSION_INTERVALS and rth
+    limit = settings.max_request_days * (20 if long_ok else 1)
     if span_days > limit:
         raise FieldError("end", f"the range may span at most {limit} days at this interval")
     final_day = (last - timedelta(seconds=1)).date()  # ``last`` is exclusive
     days = tuple(trading_days(first.date(), min(final_day, today)))
+    seconds_kept_since = today - timedelta(days=settings.second_history_days)
     if name in SESSION_INTERVALS:
         # Regular sessions come from IQFeed's daily bars; extended ones from minute bars.
         tier = DAILY_TIER if rth else "1m"
-    elif span_days > settings.minute_tier_after_days:
+    elif span_days > settings.minute_tier_after_days or first.date() < seconds_kept_since:
         if seconds % 60:
-            raise FieldError(
-                "interval",
-                f"second intervals need a range of at most {settings.minute_tier_after_days} days",
-            )
+            raise FieldError("interval", (
+                f"second intervals need a range of at most {settings.minute_tier_after_days} "
+                f"days within the last {settings.second_history_days} days"))
         tier = "1m"
     else:
         tier = "1s"

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         default=30, ge=1, le=366,
         description="Ranges longer than this use 1-minute base bars (and allow no second bars).",
     )
+    second_history_days: int = Field(
+        default=180, ge=1, le=3650,
+        description="How far back the feed keeps 1-second bars (IQFeed: about 180 days).",
+    )
     bar_cache_ttl_s: int = Field(
         default=7 * 86400, ge=60, description="How long base bars of past days stay cached."
     )

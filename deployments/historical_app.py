@@ -7,7 +7,9 @@ answered straight from Redis inside this replica; a miss loads base bars (cache,
 background pre-aggregation of every standard interval for the range.
 """
 
-import secrets
+import asyncio
+import base64
+import hashlib
 
 import numpy as np
 import ray
@@ -15,13 +17,15 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from ray import serve
 
-from deployments.bar_codec import HEADER_SIZE
+from deployments import bar_codec
+from deployments.bar_codec import HEADER_SIZE, column_range
 from deployments.bar_store import (
     BarStore,
     queue_slice,
     result_key,
     rows_from_header,
     slice_from,
+    snapshot_key,
 )
 from deployments.base_bars import DAILY_TIER, BaseBarLoader, exchange_today
 from deployments.chart_builder import build_chart
@@ -32,10 +36,22 @@ from deployments.feed import ensure_feed_actor
 from deployments.http_encoding import json_response
 from deployments.http_errors import FieldError, install_error_handlers
 from deployments.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
-from deployments.redis_client import KEY_PREFIX, make_client, redis_guard, resolve_redis_url
+from deployments.redis_client import (
+    KEY_PREFIX,
+    StateUnavailable,
+    make_client,
+    redis_guard,
+    resolve_redis_url,
+)
 from deployments.session_store import SessionStore, is_well_formed, session_key
 from deployments.single_flight import SingleFlight
-from kernels.resample import derive_standard
+from feeds.bars import Bars
+from kernels.resample import (
+    PARALLEL_MIN_ROWS,
+    derive_standard,
+    resample_intraday,
+    session_mask,
+)
 
 api = FastAPI(
     title="Historical",
@@ -61,10 +77,30 @@ def _expired_session() -> HTTPException:
 
 def _warm_up_kernels() -> None:
     """Compile (or load cached) kernels at replica start, not on a trader's first request."""
-    t = np.arange(1_700_000_000, 1_700_000_600, dtype=np.int64)
-    price = np.linspace(100, 101, t.size)
     tz = (np.array([np.iinfo(np.int64).min]), np.array([-18000]))
-    derive_standard(t, price, price, price, price, price, 1, 34200, 34200, *tz)
+    for size in (600, PARALLEL_MIN_ROWS):  # the serial and the parallel paths
+        t = np.arange(1_700_000_000, 1_700_000_000 + size, dtype=np.int64)
+        price = np.linspace(100, 101, t.size)
+        derive_standard(t, price, price, price, price, price, 1, 34200, 34200, *tz)
+        resample_intraday(t, price, price, price, price, price, 60, 34200, *tz)
+        session_mask(t, 34200, 57600, *tz)
+
+
+def _request_id(token: str, key: str) -> str:
+    """The same chart asked again by the same session keeps its request_id (and its record)."""
+    digest = hashlib.blake2b(f"{token}|{key}".encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _build_encoded(chart: ChartRequest, base: Bars) -> tuple[int, bytes]:
+    bars = build_chart(chart, base)
+    return len(bars), bar_codec.encode(bars)
+
+
+def _worth_preaggregating(chart: ChartRequest, max_days: int) -> bool:
+    """Intraday tiers over ranges an intraday request may ask for."""
+    span = (chart.end - chart.start) / 86400
+    return chart.tier != DAILY_TIER and chart.interval_s < 86400 and span <= max_days
 
 
 @serve.deployment
@@ -107,25 +143,23 @@ class HistoricalIngress:
         if not alive:
             raise _expired_session()
         rows = rows_from_header(header)
-        if rows is None:
-            rows = await self._flights.run(
-                key, lambda: self._store.result_rows(key), lambda: self._compute(chart, key)
-            )
-        # Round trip 2: record the request for the session and read the newest page.
-        request_id = secrets.token_urlsafe(12)
-        record = request_record_key(request_id)
-        first = max(0, rows - self._settings.initial_chunk_size)
-        async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(record, mapping={"session": session_token, "result": key, "rows": rows})
-            self._sessions.queue_register(pipe, session_token, record)
-            queue_slice(pipe, key, rows, first, rows)
-            answers = await pipe.execute()
-        bars = slice_from(answers[-6:], first, rows)
-        if bars is None:
-            raise HTTPException(503, "the result was evicted while reading it; retry")
+        request_id = _request_id(session_token, key)
+        for _ in range(2):  # a result that expired between the round trips is rebuilt once
+            if rows is None:
+                rows = await self._flights.run(
+                    key, lambda: self._store.result_rows(key), lambda: self._compute(chart, key)
+                )
+            bars = await self._record_and_read(request_id, session_token, key, rows,
+                                               self._includes_today(chart))
+            if bars is not None:
+                break
+            rows = None
+        else:
+            raise StateUnavailable("the chart's result keeps changing; retry")
         return json_response(request, chart_payload(
             bars, request_id=request_id, symbol=chart.symbol, interval=chart.interval,
-            rth=chart.rth, total=rows, has_more=first > 0,
+            rth=chart.rth, total=rows,
+            has_more=rows > self._settings.initial_chunk_size,
         ))
 
     @api.get("/chunk")
@@ -138,47 +172,74 @@ class HistoricalIngress:
         limit: int | None = Query(None, ge=1, description="Bars wanted (default: chunk size)"),
     ) -> Response:
         """The bars immediately before ``before`` in a request's result, oldest first."""
-        await self._require_session(session_token)
+        _check_token(session_token)
         limit = min(limit or self._settings.initial_chunk_size, self._settings.chunk_max_bars)
-        async with redis_guard():
-            record = await self._redis.hgetall(request_record_key(request_id))
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(session_key(session_token))
+            pipe.hgetall(request_record_key(request_id))
+            alive, record = await pipe.execute()
+        if not alive:
+            raise _expired_session()
         if not record or record[b"session"].decode() != session_token:
             raise FieldError("request_id", "unknown request_id for this session", status=404)
-        key = record[b"result"].decode()
-        rows = await self._store.result_rows(key)
-        times = await self._store.result_times(key, rows) if rows is not None else None
-        if times is None:
+        source, rows = record[b"result"].decode(), int(record[b"rows"])
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.getrange(source, 0, HEADER_SIZE - 1)
+            pipe.getrange(source, *column_range(rows, 0, 0, rows))
+            header, raw_times = await pipe.execute()
+        if rows_from_header(header) != rows or len(raw_times) != 8 * rows:
             raise HTTPException(410, "this chart's data expired: reload the chart")
-        stop = int(np.searchsorted(times, before, side="left"))
+        stop = int(np.searchsorted(np.frombuffer(raw_times, dtype="<i8"), before, side="left"))
         first = max(0, stop - limit)
-        bars = await self._store.result_slice(key, rows, first, stop)
+        bars = await self._store.result_slice(source, rows, first, stop)
         if bars is None:
             raise HTTPException(410, "this chart's data expired: reload the chart")
         return json_response(request, chart_payload(
             bars, request_id=request_id, total=rows, has_more=first > 0,
         ))
 
-    async def _require_session(self, token: str) -> None:
-        _check_token(token)
-        if not await self._sessions.exists(token):
-            raise _expired_session()
+    async def _record_and_read(
+        self, request_id: str, token: str, key: str, rows: int, snapshot: bool
+    ) -> Bars | None:
+        """Round trip 2: record the request for the session and read its newest page; None if
+        the stored result is not the one ``rows`` describes any more.
+
+        A result that includes today is rebuilt every TODAY_CACHE_TTL_S, so the request gets
+        its own snapshot (owned by the session) to page back through.
+        """
+        record = request_record_key(request_id)
+        source = snapshot_key(request_id) if snapshot else key
+        first = max(0, rows - self._settings.initial_chunk_size)
+        async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
+            if snapshot:
+                pipe.copy(key, source, replace=True)
+                self._sessions.queue_register(pipe, token, source)
+            pipe.getrange(source, 0, HEADER_SIZE - 1)
+            queue_slice(pipe, source, rows, first, rows)
+            pipe.hset(record, mapping={"session": token, "result": source, "rows": rows})
+            self._sessions.queue_register(pipe, token, record)
+            answers = await pipe.execute()
+        offset = 4 if snapshot else 0
+        if rows_from_header(answers[offset]) != rows:
+            return None
+        return slice_from(answers[offset + 1:offset + 7], first, rows)
+
+    def _includes_today(self, chart: ChartRequest) -> bool:
+        return bool(chart.days) and chart.days[-1] >= exchange_today()
 
     async def _compute(self, chart: ChartRequest, key: str) -> int:
-        """Cache miss: load base bars, resample, store; start the pre-aggregation."""
+        """Cache miss: load base bars, resample and encode (off the event loop), store; start
+        the pre-aggregation."""
         base = await self._loader.load(chart.symbol, chart.tier, list(chart.days))
-        bars = build_chart(chart, base)
-        ttl = self._result_ttl(chart)
-        await self._store.put_result(key, bars, ttl)
-        if chart.tier != DAILY_TIER and len(base):
+        rows, encoded = await asyncio.to_thread(_build_encoded, chart, base)
+        ttl = (self._settings.today_cache_ttl_s if self._includes_today(chart)
+               else self._settings.result_ttl_s)
+        await self._store.put_encoded(key, encoded, ttl)
+        if _worth_preaggregating(chart, self._settings.max_request_days) and len(base):
             await self._start_preaggregation(chart, base, ttl)
-        return len(bars)
+        return rows
 
-    def _result_ttl(self, chart: ChartRequest) -> int:
-        if chart.days and chart.days[-1] >= exchange_today():
-            return self._settings.today_cache_ttl_s
-        return self._settings.result_ttl_s
-
-    async def _start_preaggregation(self, chart: ChartRequest, base, ttl: int) -> None:
+    async def _start_preaggregation(self, chart: ChartRequest, base: Bars, ttl: int) -> None:
         async with redis_guard():
             locked = await self._redis.set(lock_key(chart), 1, nx=True, ex=LOCK_TTL_S)
         if locked:

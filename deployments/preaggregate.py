@@ -46,7 +46,7 @@ def preaggregate(redis_url: str, request: ChartRequest, base: Bars, ttl_s: int) 
                 if name not in STANDARD_INTERVALS:
                     continue  # 1d comes from IQFeed's daily bars, not from intraday data
                 key = result_key(request.symbol, request.rth, name, request.start, request.end)
-                pipe.set(key, bar_codec.encode(Bars(*columns)), ex=ttl_s)
+                pipe.set(key, bar_codec.encode(Bars(*columns)), ex=ttl_s, nx=True)
                 stored.append(name)
             pipe.execute()
         return stored

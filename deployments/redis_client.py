@@ -37,14 +37,18 @@ def resolve_redis_url(settings: Settings) -> str:
 
 def make_client(url: str) -> aioredis.Redis:
     """A pooled asyncio client whose calls fail within about two seconds when Redis is down."""
-    return aioredis.Redis.from_url(
+    # A blocking pool makes a burst of commands wait (up to 2 s) for a free connection
+    # instead of failing with MaxConnectionsError once all 128 are busy.
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         socket_connect_timeout=1.0,
         socket_timeout=2.0,
         health_check_interval=15,
         max_connections=128,
+        timeout=2.0,
         retry=Retry(ConstantBackoff(0.05), retries=1),
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 @asynccontextmanager

@@ -30,7 +30,7 @@ WEEK_ANCHOR_DAYS = 4
 """1970-01-01 was a Thursday: local day numbers shifted by 4 make weeks start on Monday."""
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _offset_at(t, tz_from, tz_offset, k):
     """Advance table index ``k`` (non-decreasing in ``t``) and return (offset, k)."""
     while k + 1 < tz_from.size and t >= tz_from[k + 1]:
@@ -38,13 +38,13 @@ def _offset_at(t, tz_from, tz_offset, k):
     return tz_offset[k], k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _outputs(size):
     return (np.empty(size, np.int64), np.empty(size, np.float64), np.empty(size, np.float64),
             np.empty(size, np.float64), np.empty(size, np.float64), np.empty(size, np.float64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bucket(t, interval_s, anchor_s, weekly, session_open_s, tz_from, tz_offset, k):
     """The bucket holding ``t``: (key, UTC start label, UTC end, UTC limit, table index).
 
@@ -78,7 +78,7 @@ def _bucket(t, interval_s, anchor_s, weekly, session_open_s, tz_from, tz_offset,
     return key, label, min(end_wall - offset, limit), limit, k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bucket_stop(t, i, end):
     """First index at or after ``i`` with ``t >= end``: a binary search bounded by the fact that
     distinct integer times fit at most ``end - t[i]`` rows before ``end``."""
@@ -93,7 +93,7 @@ def _bucket_stop(t, i, end):
     return lo
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _fold(h, l, v, start, stop, high, low, volume):
     """Max of ``h``, min of ``l``, sum of ``v`` over ``[start, stop)`` folded into the running
     values. fastmath lets LLVM vectorise; it is exact here because bars carry no NaN, max and
@@ -105,7 +105,7 @@ def _fold(h, l, v, start, stop, high, low, volume):
     return high, low, volume
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _resample_range(t, o, h, l, c, v, lo, hi, interval_s, anchor_s, weekly, session_open_s,
                     tz_from, tz_offset, out_t, out_o, out_h, out_l, out_c, out_v, first_out):
     """Resample rows ``[lo, hi)`` into the outputs from row ``first_out`` on; return the count.
@@ -117,7 +117,7 @@ def _resample_range(t, o, h, l, c, v, lo, hi, interval_s, anchor_s, weekly, sess
     i = lo
     while i < hi:
         previous = key
-        if interval_s > 0 and end < limit and t[i] < end + interval_s:
+        if interval_s > 0 and end < limit and t[i] < min(end + interval_s, limit):
             # Fast path: the next slot of the same day and offset; no division needed.
             key, label, end = key + 1, end, min(end + interval_s, limit)
         else:
@@ -147,7 +147,7 @@ def _resample_range(t, o, h, l, c, v, lo, hi, interval_s, anchor_s, weekly, sess
     return m + 1 - first_out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _day_starts(t, pieces, tz_from, tz_offset):
     """Up to ``pieces`` + 1 row indices that split ``t`` at local midnights into similar parts."""
     bounds = np.zeros(pieces + 1, np.int64)
@@ -160,7 +160,7 @@ def _day_starts(t, pieces, tz_from, tz_offset):
     return bounds
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _resample_intraday_parallel(t, o, h, l, c, v, interval_s, anchor_s, tz_from, tz_offset,
                                 pieces):
     bounds = _day_starts(t, pieces, tz_from, tz_offset)
@@ -204,7 +204,7 @@ def resample_intraday(t, o, h, l, c, v, interval_s, anchor_s, tz_from, tz_offset
     return _resample_serial(t, o, h, l, c, v, interval_s, anchor_s, False, 0, tz_from, tz_offset)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _resample_serial(t, o, h, l, c, v, interval_s, anchor_s, weekly, session_open_s,
                      tz_from, tz_offset):
     outs = _outputs(t.size)
@@ -213,14 +213,14 @@ def _resample_serial(t, o, h, l, c, v, interval_s, anchor_s, weekly, session_ope
     return outs[0][:n], outs[1][:n], outs[2][:n], outs[3][:n], outs[4][:n], outs[5][:n]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def resample_sessions(t, o, h, l, c, v, weekly, session_open_s, tz_from, tz_offset):
     """One bar per local day (``weekly`` False) or per Monday-based week, labelled by the first
     day's session open (``session_open_s`` after local midnight, as UTC)."""
     return _resample_serial(t, o, h, l, c, v, 0, 0, weekly, session_open_s, tz_from, tz_offset)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def session_mask(t, open_s, close_s, tz_from, tz_offset):
     """True for bars whose wall time of day lies in ``[open_s, close_s)``."""
     keep = np.empty(t.size, np.bool_)

@@ -15,6 +15,7 @@ from ray.util.state import list_tasks
 
 from deployments import PLATFORM_NAMESPACE
 from deployments.bar_store import result_key
+from deployments.base_bars import exchange_today
 from deployments.feed import ACTOR_NAME as FEED
 from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
 from feeds.iqfeed.admin import AdminConnection
@@ -32,7 +33,7 @@ def _feed_requests() -> int:
 
 def _days_back(count: int, skip: int = 1) -> list[date]:
     """``count`` consecutive complete trading days, ending ``skip`` trading days ago."""
-    today = date.today()
+    today = exchange_today()
     days = trading_days(today - timedelta(days=3 * (count + skip) + 10), today - timedelta(days=1))
     return days[len(days) - skip - count + 1: len(days) - skip + 1]
 
@@ -86,7 +87,8 @@ def test_fifty_concurrent_cold_requests_fetch_each_day_once(platform, token, fee
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers[:3]]
     bodies = [a.json() for a in answers]
     assert all(b["bars"] == bodies[0]["bars"] for b in bodies)
-    assert len({b["request_id"] for b in bodies}) == 50
+    # The same chart asked again by the same session keeps one request_id (and one record).
+    assert len({b["request_id"] for b in bodies}) == 1
     assert _feed_requests() - before == len(days), "one feed fetch per symbol-day"
 
 
@@ -235,3 +237,56 @@ def test_redis_restart_mid_run_fails_fast_then_answers(http, token, platform, fe
         platform.redis_proxy.restore()
     assert wait_for(lambda: _get(http, token, **query).status_code == 200, 15)
     assert _get(http, token, **query).json()["total"] == 78
+
+
+def test_chart_including_today_pages_from_its_own_snapshot(http, token, platform, feed_ready):
+    today = exchange_today()
+    first_day = _days_back(2, skip=1)[0]
+    answer = _get(http, token, symbol="DIA", interval="1m", start=str(first_day),
+                  end=str(today)).json()
+    assert answer["total"] > 0
+    store = redis.Redis.from_url(platform.redis_url)
+    for key in store.scan_iter(match=result_key("DIA", True, "1m", "*", "*")):
+        store.delete(key)  # what TODAY_CACHE_TTL_S does to the shared result after a minute
+    page = http.get("/historical/chunk", params={
+        "request_id": answer["request_id"], "before": answer["bars"]["t"][-1],
+        "session_token": token, "limit": 10})
+    assert page.status_code == 200 and len(page.json()["bars"]["t"]) == 10
+
+
+def test_old_ranges_use_minute_bars_and_refuse_second_intervals(http, token, feed_ready):
+    days = trading_days(date(2025, 3, 3), date(2025, 3, 7))
+    answer = _get(http, token, symbol="QQQ", interval="5m", start=str(days[0]),
+                  end=str(days[-1]))
+    assert answer.status_code == 200 and answer.json()["total"] == 5 * 78
+    refused = _get(http, token, symbol="QQQ", interval="5s", start=str(days[0]),
+                   end=str(days[-1]))
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "interval"
+
+
+def test_daily_and_weekly_bars(http, token, feed_ready):
+    days = trading_days(date(2025, 1, 2), date(2025, 3, 28))
+    daily = _get(http, token, symbol="KO", interval="1d", start=str(days[0]),
+                 end=str(days[-1])).json()
+    assert daily["total"] == len(days)
+    weekly = _get(http, token, symbol="KO", interval="1w", start=str(days[0]),
+                  end=str(days[-1])).json()
+    assert weekly["total"] == len({d.isocalendar()[:2] for d in days})
+    assert sum(weekly["bars"]["v"]) == sum(daily["bars"]["v"])
+    assert max(weekly["bars"]["h"]) == max(daily["bars"]["h"])
+
+
+def test_extended_hours_add_pre_and_post_market(http, token, feed_ready):
+    day = _days_back(1, skip=8)[0]
+    query = {"symbol": "SPY", "interval": "1h", "start": str(day), "end": str(day)}
+    regular = _get(http, token, **query).json()
+    extended = _get(http, token, rth="false", **query).json()
+    assert regular["total"] == 7  # 09:30 ... 15:30
+    assert extended["total"] == 17  # 03:30 (from 04:00) ... 19:30
+    assert set(regular["bars"]["t"]) < set(extended["bars"]["t"])
+
+
+def test_dates_out_of_range_are_422(http, token):
+    answer = _get(http, token, symbol="SPY", interval="1d", start="2024-01-02",
+                  end="9999-12-31")
+    assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "end"

@@ -54,10 +54,14 @@ def _pandas(t, o, h, l, c, v, rule: str, offset: str | None):
         index=pd.to_datetime(t, unit="s", utc=True).tz_convert(NY),
     )
     days = []
-    for _, day in frame.groupby(frame.index.date):
+    for local_date, day in frame.groupby(frame.index.date):
         grouped = day.resample(rule, offset=offset, label="left", closed="left")
         bars = grouped.agg({"o": "first", "h": "max", "l": "min", "c": "last", "v": "sum"})
-        days.append(bars[grouped.size() > 0])
+        bars = bars[grouped.size() > 0]
+        # A day's first bucket starts no earlier than its local midnight (documented).
+        midnight = pd.Timestamp(local_date, tz=NY)
+        bars.index = bars.index.where(bars.index >= midnight, midnight)
+        days.append(bars)
     bars = pd.concat(days)
     return bars.index.tz_convert("UTC").as_unit("s").asi8, bars
 
@@ -75,7 +79,8 @@ def _assert_same(ours, expected_t, expected):
     first_day=st.sampled_from(FIRST_DAYS),
     days=st.integers(1, 3),
     fill=st.floats(0.02, 1.0),
-    interval=st.sampled_from(sorted(STANDARD_INTERVALS.values())),
+    # The standard intervals and some that do not divide an hour or a day.
+    interval=st.sampled_from([*sorted(STANDARD_INTERVALS.values()), 7, 420, 5400, 36000, 46800]),
 )
 def test_intraday_matches_pandas(seed, first_day, days, fill, interval):
     bars = _random_bars(seed, first_day, days, fill)
