@@ -1,0 +1,146 @@
+"""A plain-Python reference of the backtest semantics (kernels/backtest.py's docstring), written
+separately from the kernel to check it: one bar at a time, no arrays, no shared helpers."""
+
+from __future__ import annotations
+
+import math
+
+YEAR_S = 365.25 * 86400
+
+
+def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commission,
+                       commission_fixed, slippage, stop_loss, take_profit, size_fraction,
+                       initial_cash):
+    """``(equity list, trades list of dicts, metrics dict)`` for the same inputs as simulate."""
+    cash, units, equity, trades = initial_cash, 0.0, [], []
+    position = None  # dict(side, fill, value, fee, index)
+    pending = None
+    bars_in = 0
+
+    def buy_price(p):
+        return p * (1 + slippage)
+
+    def sell_price(p):
+        return p * (1 - slippage)
+
+    def open_position(side, price, index):
+        nonlocal cash, units, position
+        if cash <= 0:
+            return
+        fill = buy_price(price) if side == 1 else sell_price(price)
+        value = size_fraction * cash
+        fee = commission * value + commission_fixed
+        size = value / fill
+        if side == 1:
+            cash -= value + fee
+            units = size
+        else:
+            cash += value - fee
+            units = -size
+        position = {"side": side, "fill": fill, "value": value, "fee": fee, "index": index}
+
+    def close_position(price, index):
+        nonlocal cash, units, position
+        side, size = position["side"], abs(units)
+        fill = sell_price(price) if side == 1 else buy_price(price)
+        fee = commission * size * fill + commission_fixed
+        if side == 1:
+            cash += size * fill - fee
+            pnl = (fill - position["fill"]) * size - position["fee"] - fee
+        else:
+            cash -= size * fill + fee
+            pnl = (position["fill"] - fill) * size - position["fee"] - fee
+        trades.append({"entry_index": position["index"], "exit_index": index, "side": side,
+                       "entry_price": position["fill"], "exit_price": fill, "units": size,
+                       "pnl": pnl, "return": pnl / position["value"]})
+        units, position = 0.0, None
+
+    n = len(t)
+    for i in range(n):
+        if pending is not None:
+            target, pending = pending, None
+            if position is not None and position["side"] != target:
+                close_position(o[i], i)
+            if target != 0 and position is None:
+                open_position(target, o[i], i)
+        if position is not None and (stop_loss > 0 or take_profit > 0) and not (
+                fill_close and position["index"] == i):
+            entry, price = position["fill"], None
+            if position["side"] == 1:
+                if stop_loss > 0 and l[i] <= entry * (1 - stop_loss):
+                    price = min(o[i], entry * (1 - stop_loss))
+                elif take_profit > 0 and h[i] >= entry * (1 + take_profit):
+                    price = max(o[i], entry * (1 + take_profit))
+            else:
+                if stop_loss > 0 and h[i] >= entry * (1 + stop_loss):
+                    price = max(o[i], entry * (1 + stop_loss))
+                elif take_profit > 0 and l[i] <= entry * (1 - take_profit):
+                    price = min(o[i], entry * (1 - take_profit))
+            if price is not None:
+                close_position(price, i)
+        side = 0 if position is None else position["side"]
+        target = side
+        if direction == 0:
+            if side == 0 and enter[i]:
+                target = 1
+            elif side == 1 and leave[i]:
+                target = 0
+        elif direction == 1:
+            if side == 0 and leave[i]:
+                target = -1
+            elif side == -1 and enter[i]:
+                target = 0
+        elif enter[i] != leave[i]:
+            target = 1 if enter[i] else -1
+        if target != side:
+            if fill_close:
+                if position is not None:
+                    close_position(c[i], i)
+                if target != 0:
+                    open_position(target, c[i], i)
+            elif i + 1 < n:
+                pending = target
+        if i == n - 1 and position is not None:
+            close_position(c[i], i)
+        if position is not None:
+            bars_in += 1
+        equity.append(cash + units * c[i])
+    return equity, trades, _metrics(t, equity, trades, bars_in, initial_cash)
+
+
+def _metrics(t, equity, trades, bars_in, initial_cash):
+    n = len(equity)
+    total = equity[-1] / initial_cash - 1
+    years = (t[-1] - t[0]) / YEAR_S
+    cagr = (1 + total) ** (1 / years) - 1 if years > 0 and total > -1 else math.nan
+    returns = [equity[0] / initial_cash - 1] + [equity[i] / equity[i - 1] - 1
+                                                 for i in range(1, n)]
+    mean = sum(returns) / n
+    sharpe = sortino = math.nan
+    if years > 0 and n > 1:
+        std = math.sqrt(sum((r - mean) ** 2 for r in returns) / (n - 1))
+        down = math.sqrt(sum(min(r, 0) ** 2 for r in returns) / n)
+        per_year = n / years
+        sharpe = mean / std * math.sqrt(per_year) if std > 0 else math.nan
+        sortino = mean / down * math.sqrt(per_year) if down > 0 else math.nan
+    peak, worst, below, longest = initial_cash, 0.0, 0, 0
+    for value in equity:
+        if value >= peak:
+            peak, below = value, 0
+        else:
+            below += 1
+            longest = max(longest, below)
+            worst = max(worst, 1 - value / peak)
+    pnl = [trade["pnl"] for trade in trades]
+    losses = -sum(p for p in pnl if p < 0)
+    return {
+        "total_return": total, "cagr": cagr, "sharpe": sharpe, "sortino": sortino,
+        "calmar": cagr / worst if worst > 0 else math.nan, "max_drawdown": worst,
+        "max_drawdown_bars": longest, "num_trades": len(trades),
+        "win_rate": sum(p > 0 for p in pnl) / len(pnl) if pnl else math.nan,
+        "profit_factor": sum(p for p in pnl if p > 0) / losses if losses > 0 else math.nan,
+        "expectancy": sum(pnl) / len(pnl) if pnl else math.nan,
+        "avg_trade_return": sum(tr["return"] for tr in trades) / len(trades) if trades
+        else math.nan,
+        "exposure": bars_in / n,
+    }

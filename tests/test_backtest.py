@@ -1,0 +1,143 @@
+"""The backtest kernel against the plain-Python reference, on hand-built and random cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernels.backtest import METRICS, TRADE_FIELDS, simulate
+from tests.backtest_reference import reference_backtest
+
+DAY = 86400
+
+
+def _bars(closes, highs=None, lows=None, opens=None):
+    c = np.asarray(closes, dtype=float)
+    o = np.asarray(opens if opens is not None else np.r_[c[0], c[:-1]], dtype=float)
+    h = np.asarray(highs if highs is not None else np.maximum(o, c), dtype=float)
+    l = np.asarray(lows if lows is not None else np.minimum(o, c), dtype=float)
+    t = np.arange(c.size, dtype=np.int64) * DAY + 1_700_000_000
+    return t, o, h, l, c
+
+
+def _run(bars, enter, leave, **options):
+    params = {"direction": 0, "fill_close": False, "commission": 0.0, "commission_fixed": 0.0,
+              "slippage": 0.0, "stop_loss": 0.0, "take_profit": 0.0, "size_fraction": 1.0,
+              "initial_cash": 1000.0, **options}
+    args = (*bars, np.asarray(enter, bool), np.asarray(leave, bool), *params.values())
+    return simulate(*args), reference_backtest(*args)
+
+
+def _same(ours, reference):
+    (equity, trades, metrics), (ref_equity, ref_trades, ref_metrics) = ours, reference
+    np.testing.assert_allclose(equity, ref_equity, rtol=1e-9)
+    assert trades.shape[0] == len(ref_trades)
+    for row, ref in zip(trades, ref_trades, strict=True):
+        np.testing.assert_allclose(row, [ref[f] for f in TRADE_FIELDS], rtol=1e-9)
+    for k, name in enumerate(METRICS):
+        expected = ref_metrics[name]
+        if math.isnan(expected):
+            assert math.isnan(metrics[k]), name
+        else:
+            assert metrics[k] == pytest.approx(expected, rel=1e-9, abs=1e-12), name
+
+
+def test_no_signal_no_trade():
+    (equity, trades, metrics), reference = _run(_bars([10, 11, 12, 11]), [0] * 4, [0] * 4)
+    assert trades.shape[0] == 0 and np.all(equity == 1000)
+    assert metrics[METRICS.index("total_return")] == 0
+    assert math.isnan(metrics[METRICS.index("win_rate")])
+    _same((equity, trades, metrics), reference)
+
+
+def test_signal_on_close_fills_at_the_next_open():
+    bars = _bars([10, 10, 12, 13, 15, 14], opens=[10, 10, 11, 13, 14, 14])
+    ours, reference = _run(bars, [0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0])
+    trades = ours[1]
+    assert trades.shape[0] == 1
+    entry_index, exit_index, side, entry, exit_price, _units, pnl, _ = trades[0]
+    assert (entry_index, exit_index, side) == (2, 4, 1)
+    assert (entry, exit_price) == (11, 14)  # bar 2's open, bar 4's open
+    assert pnl == pytest.approx(1000 / 11 * 3)
+    _same(ours, reference)
+
+
+def test_fill_at_close_and_costs():
+    bars = _bars([10, 10, 12, 13, 15, 14])
+    ours, reference = _run(bars, [0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0], fill_close=True,
+                           commission=0.001, commission_fixed=1.0, slippage=0.002)
+    entry, exit_price, pnl = ours[1][0][3], ours[1][0][4], ours[1][0][6]
+    assert entry == pytest.approx(10 * 1.002) and exit_price == pytest.approx(13 * 0.998)
+    units = 1000 / entry
+    assert pnl == pytest.approx((exit_price - entry) * units - (1 + 1) - 0.001 * 1000
+                                - 0.001 * units * exit_price)
+    _same(ours, reference)
+
+
+def test_stop_and_target_in_one_bar_take_the_stop():
+    # Enter at 100 (bar 1 open); bar 2 touches both 95 (stop) and 110 (target).
+    bars = _bars([100, 100, 101, 101], highs=[100, 101, 111, 102], lows=[100, 99, 94, 100],
+                 opens=[100, 100, 100, 101])
+    ours, reference = _run(bars, [1, 0, 0, 0], [0] * 4, stop_loss=0.05, take_profit=0.10)
+    assert ours[1][0][4] == pytest.approx(95) and ours[1][0][1] == 2
+    _same(ours, reference)
+
+
+def test_gap_through_the_stop_fills_at_the_open():
+    bars = _bars([100, 100, 90, 90], highs=[100, 101, 91, 91], lows=[100, 99, 88, 89],
+                 opens=[100, 100, 90, 90])
+    ours, reference = _run(bars, [1, 0, 0, 0], [0] * 4, stop_loss=0.05)
+    assert ours[1][0][4] == 90  # opened below the 95 stop
+    _same(ours, reference)
+
+
+def test_short_and_reversing():
+    bars = _bars([10, 12, 9, 8, 11, 12, 10])
+    for direction in (1, 2):
+        ours, reference = _run(bars, [0, 1, 0, 0, 1, 0, 0], [1, 0, 0, 1, 0, 0, 1],
+                               direction=direction, fill_close=True)
+        assert ours[1].shape[0] >= 2
+        assert set(ours[1][:, 2]) >= {-1.0}
+        _same(ours, reference)
+
+
+def test_open_position_is_closed_at_the_end():
+    ours, reference = _run(_bars([10, 11, 12, 13]), [1, 0, 0, 0], [0] * 4)
+    # Entered at bar 1's open (10, the previous close), closed at the last close (13).
+    assert ours[1][0][1] == 3 and ours[0][-1] == pytest.approx(1000 / 10 * 13)
+    _same(ours, reference)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(2, 300),
+    direction=st.sampled_from([0, 1, 2]),
+    fill_close=st.booleans(),
+    commission=st.sampled_from([0.0, 0.0005, 0.002]),
+    commission_fixed=st.sampled_from([0.0, 1.0]),
+    slippage=st.sampled_from([0.0, 0.001]),
+    stop_loss=st.sampled_from([0.0, 0.01, 0.05]),
+    take_profit=st.sampled_from([0.0, 0.02, 0.1]),
+    size_fraction=st.sampled_from([1.0, 0.5]),
+)
+def test_random_cases_match_the_reference(seed, size, direction, fill_close, commission,
+                                          commission_fixed, slippage, stop_loss, take_profit,
+                                          size_fraction):
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, size)))
+    opens = close * np.exp(rng.normal(0, 0.01, size))
+    high = np.maximum(opens, close) * (1 + rng.random(size) * 0.02)
+    low = np.minimum(opens, close) * (1 - rng.random(size) * 0.02)
+    bars = _bars(close, high, low, opens)
+    ours, reference = _run(
+        bars, rng.random(size) < 0.15, rng.random(size) < 0.15, direction=direction,
+        fill_close=fill_close, commission=commission, commission_fixed=commission_fixed,
+        slippage=slippage, stop_loss=stop_loss, take_profit=take_profit,
+        size_fraction=size_fraction, initial_cash=10_000.0,
+    )
+    _same(ours, reference)
