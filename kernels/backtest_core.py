@@ -1,0 +1,216 @@
+"""The per-bar state machine of a backtest, written once in scalar Python for every target.
+
+The functions are compiled here for the CPU (single runs and the parallel sweep use them), and
+:mod:`kernels.core_compiler` recompiles the very same code as CUDA device functions, so every
+implementation runs one semantics (documented in :mod:`kernels.backtest`). Only scalar
+arithmetic and array indexing are used: no allocation, no NumPy calls.
+
+State ``s`` (float64, :data:`STATE_SIZE`) and parameters ``p`` (float64, :data:`PARAM_SIZE`)
+are flat arrays so that a GPU thread can keep them in local memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+# State slots.
+CASH, UNITS, ENTRY_FILL, ENTRY_VALUE, ENTRY_FEE, ENTRY_INDEX, PENDING, HAS_PENDING = range(8)
+IN_MARKET, MEAN, M2, DOWN, PEAK, WORST, BELOW, LONGEST, PREVIOUS, BARS = range(8, 18)
+TRADES, WINS, GROSS_WIN, GROSS_LOSS, SUM_PNL, SUM_RETURN = range(18, 24)
+STATE_SIZE = 24
+# Parameter slots.
+DIRECTION, FILL_CLOSE, COMMISSION, COMMISSION_FIXED, SLIPPAGE = range(5)
+STOP_LOSS, TAKE_PROFIT, SIZE_FRACTION, INITIAL_CASH = range(5, 9)
+PARAM_SIZE = 9
+METRIC_COUNT = 13
+YEAR_S = 365.25 * 86400
+
+
+@njit(cache=True, nogil=True)
+def reset(s, p):
+    """Start a run: all cash, no position, empty accumulators."""
+    for k in range(STATE_SIZE):
+        s[k] = 0.0
+    s[CASH] = p[INITIAL_CASH]
+    s[PEAK] = p[INITIAL_CASH]
+    s[PREVIOUS] = p[INITIAL_CASH]
+    s[ENTRY_INDEX] = -1.0
+
+
+@njit(cache=True, nogil=True)
+def enter(s, p, side, price, i):
+    """Open ``side`` (1 long, -1 short) at ``price`` with SIZE_FRACTION of the cash."""
+    if s[CASH] <= 0.0:
+        return
+    slip = p[SLIPPAGE]
+    fill = price * (1.0 + slip) if side > 0 else price * (1.0 - slip)
+    value = p[SIZE_FRACTION] * s[CASH]
+    fee = p[COMMISSION] * value + p[COMMISSION_FIXED]
+    if side > 0:
+        s[UNITS] = value / fill
+        s[CASH] = s[CASH] - value - fee
+    else:
+        s[UNITS] = -value / fill
+        s[CASH] = s[CASH] + value - fee
+    s[ENTRY_FILL] = fill
+    s[ENTRY_VALUE] = value
+    s[ENTRY_FEE] = fee
+    s[ENTRY_INDEX] = i
+
+
+@njit(cache=True, nogil=True)
+def leave(s, p, price, i, trades, record):
+    """Close the position at ``price``; add the trade to the accumulators (and to ``trades``)."""
+    units = s[UNITS]
+    long = units > 0
+    slip = p[SLIPPAGE]
+    fill = price * (1.0 - slip) if long else price * (1.0 + slip)
+    size = abs(units)
+    fee = p[COMMISSION] * size * fill + p[COMMISSION_FIXED]
+    if long:
+        s[CASH] = s[CASH] + size * fill - fee
+        pnl = (fill - s[ENTRY_FILL]) * size - s[ENTRY_FEE] - fee
+    else:
+        s[CASH] = s[CASH] - size * fill - fee
+        pnl = (s[ENTRY_FILL] - fill) * size - s[ENTRY_FEE] - fee
+    ret = pnl / s[ENTRY_VALUE] if s[ENTRY_VALUE] > 0 else math.nan
+    if record:
+        row = int(s[TRADES])
+        trades[row, 0] = s[ENTRY_INDEX]
+        trades[row, 1] = i
+        trades[row, 2] = 1.0 if long else -1.0
+        trades[row, 3] = s[ENTRY_FILL]
+        trades[row, 4] = fill
+        trades[row, 5] = size
+        trades[row, 6] = pnl
+        trades[row, 7] = ret
+    s[TRADES] += 1.0
+    if pnl > 0:
+        s[WINS] += 1.0
+        s[GROSS_WIN] += pnl
+    elif pnl < 0:
+        s[GROSS_LOSS] -= pnl
+    s[SUM_PNL] += pnl
+    s[SUM_RETURN] += ret
+    s[UNITS] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
+    """Process bar ``i`` (``last`` is the final index): fills at the open, stops inside the
+    bar, the close's signals, marking to market. Returns the equity at the close."""
+    if s[HAS_PENDING] > 0:
+        s[HAS_PENDING] = 0.0
+        target = s[PENDING]
+        side = 1.0 if s[UNITS] > 0 else (-1.0 if s[UNITS] < 0 else 0.0)
+        if side != 0.0 and target != side:
+            leave(s, p, o, i, trades, record)
+        if target != 0.0 and s[UNITS] == 0.0:
+            enter(s, p, target, o, i)
+    stop_loss = p[STOP_LOSS]
+    take_profit = p[TAKE_PROFIT]
+    fill_close = p[FILL_CLOSE] > 0
+    if s[UNITS] != 0.0 and (stop_loss > 0.0 or take_profit > 0.0) and not (
+            fill_close and s[ENTRY_INDEX] == i):
+        entry = s[ENTRY_FILL]
+        price = math.nan
+        if s[UNITS] > 0:
+            if stop_loss > 0.0 and l <= entry * (1.0 - stop_loss):
+                price = min(o, entry * (1.0 - stop_loss))
+            elif take_profit > 0.0 and h >= entry * (1.0 + take_profit):
+                price = max(o, entry * (1.0 + take_profit))
+        else:
+            if stop_loss > 0.0 and h >= entry * (1.0 + stop_loss):
+                price = max(o, entry * (1.0 + stop_loss))
+            elif take_profit > 0.0 and l <= entry * (1.0 - take_profit):
+                price = min(o, entry * (1.0 - take_profit))
+        if not math.isnan(price):
+            leave(s, p, price, i, trades, record)
+    side = 1.0 if s[UNITS] > 0 else (-1.0 if s[UNITS] < 0 else 0.0)
+    target = side
+    direction = p[DIRECTION]
+    if direction == 0.0:
+        if side == 0.0 and go_long:
+            target = 1.0
+        elif side == 1.0 and go_short:
+            target = 0.0
+    elif direction == 1.0:
+        if side == 0.0 and go_short:
+            target = -1.0
+        elif side == -1.0 and go_long:
+            target = 0.0
+    elif go_long != go_short:
+        target = 1.0 if go_long else -1.0
+    if target != side:
+        if fill_close:
+            if side != 0.0:
+                leave(s, p, c, i, trades, record)
+            if target != 0.0:
+                enter(s, p, target, c, i)
+        elif i < last:
+            s[PENDING] = target
+            s[HAS_PENDING] = 1.0
+    if i == last and s[UNITS] != 0.0:
+        leave(s, p, c, i, trades, record)
+    if s[UNITS] != 0.0:
+        s[IN_MARKET] += 1.0
+    equity = s[CASH] + s[UNITS] * c
+    _account(s, equity)
+    return equity
+
+
+@njit(cache=True, nogil=True)
+def _account(s, equity):
+    """Fold one close's equity into the return and drawdown accumulators."""
+    previous = s[PREVIOUS]
+    r = equity / previous - 1.0 if previous != 0 else 0.0
+    s[PREVIOUS] = equity
+    s[BARS] += 1.0
+    delta = r - s[MEAN]
+    s[MEAN] += delta / s[BARS]
+    s[M2] += delta * (r - s[MEAN])
+    s[DOWN] += min(r, 0.0) ** 2
+    if equity >= s[PEAK]:
+        s[PEAK] = equity
+        s[BELOW] = 0.0
+    else:
+        s[BELOW] += 1.0
+        s[LONGEST] = max(s[LONGEST], s[BELOW])
+        s[WORST] = max(s[WORST], 1.0 - equity / s[PEAK])
+
+
+@njit(cache=True, nogil=True)
+def finish(s, p, years, out):
+    """Write the run's metrics (the order of ``kernels.backtest.METRICS``) into ``out``."""
+    for k in range(METRIC_COUNT):
+        out[k] = math.nan
+    n = s[BARS]
+    if n == 0:
+        return
+    total = s[PREVIOUS] / p[INITIAL_CASH] - 1.0
+    out[0] = total
+    if years > 0 and total > -1.0:
+        out[1] = (1.0 + total) ** (1.0 / years) - 1.0
+    if years > 0 and n > 1:
+        per_year = n / years
+        std = math.sqrt(s[M2] / (n - 1))
+        if std > 0:
+            out[2] = s[MEAN] / std * math.sqrt(per_year)
+        downside = math.sqrt(s[DOWN] / n)
+        if downside > 0:
+            out[3] = s[MEAN] / downside * math.sqrt(per_year)
+    if s[WORST] > 0:
+        out[4] = out[1] / s[WORST]
+    out[5] = s[WORST]
+    out[6] = s[LONGEST]
+    count = s[TRADES]
+    out[7] = count
+    if count > 0:
+        out[8] = s[WINS] / count
+        if s[GROSS_LOSS] > 0:
+            out[9] = s[GROSS_WIN] / s[GROSS_LOSS]
+        out[10] = s[SUM_PNL] / count
+        out[11] = s[SUM_RETURN] / count
+    out[12] = s[IN_MARKET] / n
