@@ -8,7 +8,8 @@ signal reverses into a short). Costs: ``commission`` is a fraction of traded val
 fraction. ``stop_loss`` / ``take_profit`` are fractions of the entry fill (0 = none), checked
 against each later bar's low/high: a gap through the level fills at the open, and when both
 are touched in one bar the stop is assumed first (pessimistic). Each entry commits
-``size_fraction`` of equity; an open position is closed at the last close.
+``size_fraction`` of the cash to the position and its entry fee together (as vectorbt does
+with ``size=inf``); an open position is closed, with fees, at the last close.
 
 Metrics come from the close-to-close equity curve: Sharpe and Sortino are annualised with the
 number of bars per year the data spans (``n / years``; the first return is against the

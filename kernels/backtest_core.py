@@ -41,12 +41,14 @@ def reset(s, p):
 
 @njit(cache=True, nogil=True)
 def enter(s, p, side, price, i):
-    """Open ``side`` (1 long, -1 short) at ``price`` with SIZE_FRACTION of the cash."""
-    if s[CASH] <= 0.0:
+    """Open ``side`` (1 long, -1 short) at ``price``, committing SIZE_FRACTION of the cash to
+    the position and its entry fee together (value + fee = committed)."""
+    committed = p[SIZE_FRACTION] * s[CASH]
+    if committed <= p[COMMISSION_FIXED]:
         return
     slip = p[SLIPPAGE]
     fill = price * (1.0 + slip) if side > 0 else price * (1.0 - slip)
-    value = p[SIZE_FRACTION] * s[CASH]
+    value = (committed - p[COMMISSION_FIXED]) / (1.0 + p[COMMISSION])
     fee = p[COMMISSION] * value + p[COMMISSION_FIXED]
     if side > 0:
         s[UNITS] = value / fill

@@ -25,10 +25,11 @@ def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commi
 
     def open_position(side, price, index):
         nonlocal cash, units, position
-        if cash <= 0:
+        committed = size_fraction * cash
+        if committed <= commission_fixed:
             return
         fill = buy_price(price) if side == 1 else sell_price(price)
-        value = size_fraction * cash
+        value = (committed - commission_fixed) / (1 + commission)  # value + fee = committed
         fee = commission * value + commission_fixed
         size = value / fill
         if side == 1:

@@ -72,8 +72,9 @@ def test_fill_at_close_and_costs():
                            commission=0.001, commission_fixed=1.0, slippage=0.002)
     entry, exit_price, pnl = ours[1][0][3], ours[1][0][4], ours[1][0][6]
     assert entry == pytest.approx(10 * 1.002) and exit_price == pytest.approx(13 * 0.998)
-    units = 1000 / entry
-    assert pnl == pytest.approx((exit_price - entry) * units - (1 + 1) - 0.001 * 1000
+    value = (1000 - 1) / 1.001  # value + 0.1% fee + 1 fixed = the 1000 committed
+    units = value / entry
+    assert pnl == pytest.approx((exit_price - entry) * units - (1 + 1) - 0.001 * value
                                 - 0.001 * units * exit_price)
     _same(ours, reference)
 
