@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.resample", "bench.feed", "bench.api", "bench.sessions"]
+BENCHMARKS = ["bench.resample", "bench.sweep", "bench.feed", "bench.api", "bench.sessions"]
 
 
 def main() -> int:
