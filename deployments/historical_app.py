@@ -7,35 +7,28 @@ answered straight from Redis inside this replica; a miss loads base bars (cache,
 background pre-aggregation of every standard interval for the range.
 """
 
-import asyncio
 import base64
 import hashlib
 
 import numpy as np
-import ray
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from ray import serve
 
-from deployments import bar_codec
 from deployments.bar_codec import HEADER_SIZE, column_range
 from deployments.bar_store import (
-    BarStore,
     queue_slice,
     result_key,
     rows_from_header,
     slice_from,
     snapshot_key,
 )
-from deployments.base_bars import DAILY_TIER, BaseBarLoader, exchange_today
-from deployments.chart_builder import build_chart
 from deployments.chart_payload import chart_payload
-from deployments.chart_request import ChartRequest, parse_chart_request
+from deployments.chart_request import parse_chart_request
+from deployments.chart_source import ChartSource, includes_today, warm_up_kernels
 from deployments.config import get_settings
-from deployments.feed import ensure_feed_actor
 from deployments.http_encoding import json_response
 from deployments.http_errors import FieldError, install_error_handlers
-from deployments.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
 from deployments.redis_client import (
     KEY_PREFIX,
     StateUnavailable,
@@ -44,21 +37,13 @@ from deployments.redis_client import (
     resolve_redis_url,
 )
 from deployments.session_store import SessionStore, is_well_formed, session_key
-from deployments.single_flight import SingleFlight
 from feeds.bars import Bars
-from kernels.resample import (
-    PARALLEL_MIN_ROWS,
-    derive_standard,
-    resample_intraday,
-    session_mask,
-)
 
 api = FastAPI(
     title="Historical",
     description="Chart bars resampled on the fly from cached 1-second, 1-minute and daily bars.",
 )
 install_error_handlers(api, get_settings().retry_after_s)
-_preaggregate = ray.remote(num_cpus=1, max_retries=1)(preaggregate)
 
 
 def request_record_key(request_id: str) -> str:
@@ -75,32 +60,10 @@ def _expired_session() -> HTTPException:
     return HTTPException(401, "unknown or expired session_token: initiate a new session")
 
 
-def _warm_up_kernels() -> None:
-    """Compile (or load cached) kernels at replica start, not on a trader's first request."""
-    tz = (np.array([np.iinfo(np.int64).min]), np.array([-18000]))
-    for size in (600, PARALLEL_MIN_ROWS):  # the serial and the parallel paths
-        t = np.arange(1_700_000_000, 1_700_000_000 + size, dtype=np.int64)
-        price = np.linspace(100, 101, t.size)
-        derive_standard(t, price, price, price, price, price, 1, 34200, 34200, *tz)
-        resample_intraday(t, price, price, price, price, price, 60, 34200, *tz)
-        session_mask(t, 34200, 57600, *tz)
-
-
 def _request_id(token: str, key: str) -> str:
     """The same chart asked again by the same session keeps its request_id (and its record)."""
     digest = hashlib.blake2b(f"{token}|{key}".encode(), digest_size=12).digest()
     return base64.urlsafe_b64encode(digest).decode()
-
-
-def _build_encoded(chart: ChartRequest, base: Bars) -> tuple[int, bytes]:
-    bars = build_chart(chart, base)
-    return len(bars), bar_codec.encode(bars)
-
-
-def _worth_preaggregating(chart: ChartRequest, max_days: int) -> bool:
-    """Intraday tiers over ranges an intraday request may ask for."""
-    span = (chart.end - chart.start) / 86400
-    return chart.tier != DAILY_TIER and chart.interval_s < 86400 and span <= max_days
 
 
 @serve.deployment
@@ -114,11 +77,9 @@ class HistoricalIngress:
         client = make_client(self._redis_url)
         self._redis = client
         self._sessions = SessionStore(client, self._settings.session_timeout_s)
-        self._store = BarStore(client)
-        self._flights = SingleFlight(client)
-        self._loader = BaseBarLoader(self._store, ensure_feed_actor(), self._flights,
-                                     self._settings)
-        _warm_up_kernels()
+        self._source = ChartSource(client, self._redis_url, self._settings)
+        self._store = self._source.store
+        warm_up_kernels()
 
     @api.get("/")
     async def historical(
@@ -146,11 +107,9 @@ class HistoricalIngress:
         request_id = _request_id(session_token, key)
         for _ in range(2):  # a result that expired between the round trips is rebuilt once
             if rows is None:
-                rows = await self._flights.run(
-                    key, lambda: self._store.result_rows(key), lambda: self._compute(chart, key)
-                )
+                rows = await self._source.ensure(chart, key)
             bars = await self._record_and_read(request_id, session_token, key, rows,
-                                               self._includes_today(chart))
+                                               includes_today(chart))
             if bars is not None:
                 break
             rows = None
@@ -223,29 +182,6 @@ class HistoricalIngress:
         if rows_from_header(answers[offset]) != rows:
             return None
         return slice_from(answers[offset + 1:offset + 7], first, rows)
-
-    def _includes_today(self, chart: ChartRequest) -> bool:
-        return bool(chart.days) and chart.days[-1] >= exchange_today()
-
-    async def _compute(self, chart: ChartRequest, key: str) -> int:
-        """Cache miss: load base bars, resample and encode (off the event loop), store; start
-        the pre-aggregation."""
-        base = await self._loader.load(chart.symbol, chart.tier, list(chart.days))
-        rows, encoded = await asyncio.to_thread(_build_encoded, chart, base)
-        ttl = (self._settings.today_cache_ttl_s if self._includes_today(chart)
-               else self._settings.result_ttl_s)
-        await self._store.put_encoded(key, encoded, ttl)
-        if _worth_preaggregating(chart, self._settings.max_request_days) and len(base):
-            await self._start_preaggregation(chart, base, ttl)
-        return rows
-
-    async def _start_preaggregation(self, chart: ChartRequest, base: Bars, ttl: int) -> None:
-        async with redis_guard():
-            locked = await self._redis.set(lock_key(chart), 1, nx=True, ex=LOCK_TTL_S)
-        if locked:
-            _preaggregate.options(name=task_name(chart)).remote(
-                self._redis_url, chart, base, ttl
-            )
 
 
 app = HistoricalIngress.bind()

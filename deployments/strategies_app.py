@@ -10,7 +10,7 @@ from ray import serve
 
 from deployments.config import get_settings
 from deployments.http_errors import install_error_handlers
-from strategies.registry import Registry, extra_dir_stamp, load_registry
+from strategies.registry import LiveRegistry
 
 api = FastAPI(title="Strategies", description="The trading strategies and their parameters.")
 install_error_handlers(api, get_settings().retry_after_s)
@@ -22,21 +22,12 @@ class StrategiesIngress:
     """Serves the registry; rescans the extra directory only when its files changed."""
 
     def __init__(self) -> None:
-        self._extra_dir = get_settings().strategies_dir
-        self._stamp = extra_dir_stamp(self._extra_dir)
-        self._registry = load_registry(self._extra_dir)
-
-    def registry(self) -> Registry:
-        """The current registry, reloaded if a strategy file was added, edited or removed."""
-        stamp = extra_dir_stamp(self._extra_dir)
-        if stamp != self._stamp:
-            self._stamp, self._registry = stamp, load_registry(self._extra_dir)
-        return self._registry
+        self._registry = LiveRegistry(get_settings().strategies_dir)
 
     @api.get("/")
     async def strategies(self) -> dict[str, object]:
         """Every strategy with its parameters and constraints; modules that failed to load."""
-        registry = self.registry()
+        registry = self._registry.current()
         return {
             "strategies": [spec.as_json() for spec in registry.strategies.values()],
             "failed": registry.failures,

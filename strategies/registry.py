@@ -70,3 +70,19 @@ def load_registry(extra_dir: Path | None = None) -> Registry:
             except Exception as exc:
                 registry.failures[str(path)] = _error(exc)
     return registry
+
+
+class LiveRegistry:
+    """The registry, reloaded when a file in the extra directory is added, edited or removed."""
+
+    def __init__(self, extra_dir: Path | None) -> None:
+        self._extra_dir = extra_dir
+        self._stamp = extra_dir_stamp(extra_dir)
+        self._registry = load_registry(extra_dir)
+
+    def current(self) -> Registry:
+        """The registry as of now."""
+        stamp = extra_dir_stamp(self._extra_dir)
+        if stamp != self._stamp:
+            self._stamp, self._registry = stamp, load_registry(self._extra_dir)
+        return self._registry
