@@ -7,13 +7,14 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from deployments.base_bars import exchange_today
 from feeds.market_calendar import session_bounds_utc, trading_days
 from feeds.synthetic_market import second_bars
 
 
 def recent_trading_day(back: int = 1) -> date:
     """The ``back``-th most recent complete trading day before today."""
-    today = date.today()
+    today = exchange_today()
     return trading_days(today - timedelta(days=15), today - timedelta(days=1))[-back]
 
 
@@ -33,3 +34,10 @@ def expected_bars(symbol: str, day: date, interval_s: int, regular_hours: bool) 
         open_, close = session_bounds_utc(day)
         bars = bars[(bars.t >= open_) & (bars.t < close)]
     return bars.reset_index(drop=True)
+
+
+def trading_days_back(count: int, skip: int = 1) -> list[date]:
+    """``count`` consecutive complete trading days, ending ``skip`` trading days ago."""
+    today = exchange_today()
+    days = trading_days(today - timedelta(days=3 * (count + skip) + 10), today - timedelta(days=1))
+    return days[len(days) - skip - count + 1: len(days) - skip + 1]

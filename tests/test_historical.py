@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 import numpy as np
@@ -21,7 +21,7 @@ from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
 from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import trading_days
 from tests.conftest import Platform
-from tests.feed_expectations import expected_bars
+from tests.feed_expectations import expected_bars, trading_days_back
 from tests.polling import wait_for
 from tests.session_calls import initiate
 
@@ -29,13 +29,6 @@ from tests.session_calls import initiate
 def _feed_requests() -> int:
     feed = ray.get_actor(FEED, namespace=PLATFORM_NAMESPACE)
     return ray.get(feed.stats.remote())["requests"]
-
-
-def _days_back(count: int, skip: int = 1) -> list[date]:
-    """``count`` consecutive complete trading days, ending ``skip`` trading days ago."""
-    today = exchange_today()
-    days = trading_days(today - timedelta(days=3 * (count + skip) + 10), today - timedelta(days=1))
-    return days[len(days) - skip - count + 1: len(days) - skip + 1]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +51,7 @@ def _get(http: httpx.Client, token: str, **params) -> httpx.Response:
 
 
 def test_minute_bars_equal_the_market(http, token, feed_ready):
-    days = _days_back(3, skip=4)
+    days = trading_days_back(3, skip=4)
     answer = _get(http, token, symbol="AAPL", interval="1m", start=str(days[0]),
                   end=str(days[-1]))
     assert answer.status_code == 200, answer.text
@@ -73,7 +66,7 @@ def test_minute_bars_equal_the_market(http, token, feed_ready):
 
 
 def test_fifty_concurrent_cold_requests_fetch_each_day_once(platform, token, feed_ready):
-    days = _days_back(2, skip=6)
+    days = trading_days_back(2, skip=6)
     before = _feed_requests()
     params = {"session_token": token, "symbol": "NFLX", "interval": "5m",
               "start": str(days[0]), "end": str(days[-1])}
@@ -93,7 +86,7 @@ def test_fifty_concurrent_cold_requests_fetch_each_day_once(platform, token, fee
 
 
 def test_interval_switch_after_preaggregation_is_a_cache_hit(http, token, platform, feed_ready):
-    days = _days_back(2, skip=9)
+    days = trading_days_back(2, skip=9)
     first = _get(http, token, symbol="AMD", interval="1m", start=str(days[0]), end=str(days[-1]))
     assert first.status_code == 200
     name = f"preaggregate:AMD:{days[0]}:{days[-1]}"
@@ -109,7 +102,7 @@ def test_interval_switch_after_preaggregation_is_a_cache_hit(http, token, platfo
 
 
 def test_chunks_walk_back_to_the_first_bar_without_gap_or_overlap(http, token, feed_ready):
-    days = _days_back(15, skip=2)
+    days = trading_days_back(15, skip=2)
     first = _get(http, token, symbol="MSFT", interval="1m", start=str(days[0]),
                  end=str(days[-1]))
     body = first.json()
@@ -169,8 +162,8 @@ def test_sessions_are_required(http):
 
 
 def test_unknown_symbol_is_404(http, token, feed_ready):
-    answer = _get(http, token, symbol="NOSUCH", interval="1m", start=str(_days_back(1)[0]),
-                  end=str(_days_back(1)[0]))
+    answer = _get(http, token, symbol="NOSUCH", interval="1m", start=str(trading_days_back(1)[0]),
+                  end=str(trading_days_back(1)[0]))
     assert answer.status_code == 404
     assert answer.json()["detail"][0]["field"] == "symbol"
 
@@ -186,7 +179,7 @@ def test_feed_down_is_503_with_retry_after(http, token, platform, feed_ready):
 
     asyncio.run(refuse("1"))
     try:
-        day = _days_back(1, skip=12)[0]
+        day = trading_days_back(1, skip=12)[0]
         answer = _get(http, token, symbol="KO", interval="1m", start=str(day), end=str(day))
         assert answer.status_code == 503
         assert int(answer.headers["Retry-After"]) > 0
@@ -196,7 +189,7 @@ def test_feed_down_is_503_with_retry_after(http, token, platform, feed_ready):
 
 
 def test_chunk_of_another_session_is_404_and_expired_is_410(http, token, platform, feed_ready):
-    day = _days_back(1, skip=3)[0]
+    day = trading_days_back(1, skip=3)[0]
     answer = _get(http, token, symbol="JPM", interval="1m", start=str(day), end=str(day)).json()
     other = initiate(http)
     params = {"request_id": answer["request_id"], "before": answer["bars"]["t"][-1]}
@@ -214,7 +207,7 @@ def test_chunk_of_another_session_is_404_and_expired_is_410(http, token, platfor
 
 
 def test_answers_are_compressed_when_accepted(http, token, feed_ready):
-    day = _days_back(1, skip=5)[0]
+    day = trading_days_back(1, skip=5)[0]
     query = {"session_token": token, "symbol": "XOM", "interval": "1m",
              "start": str(day), "end": str(day)}
     for encoding in ("br", "gzip"):
@@ -224,7 +217,7 @@ def test_answers_are_compressed_when_accepted(http, token, feed_ready):
 
 
 def test_redis_restart_mid_run_fails_fast_then_answers(http, token, platform, feed_ready):
-    day = _days_back(1, skip=7)[0]
+    day = trading_days_back(1, skip=7)[0]
     query = {"symbol": "BA", "interval": "5m", "start": str(day), "end": str(day)}
     assert _get(http, token, **query).status_code == 200
     platform.redis_proxy.cut()
@@ -241,7 +234,7 @@ def test_redis_restart_mid_run_fails_fast_then_answers(http, token, platform, fe
 
 def test_chart_including_today_pages_from_its_own_snapshot(http, token, platform, feed_ready):
     today = exchange_today()
-    first_day = _days_back(2, skip=1)[0]
+    first_day = trading_days_back(2, skip=1)[0]
     answer = _get(http, token, symbol="DIA", interval="1m", start=str(first_day),
                   end=str(today)).json()
     assert answer["total"] > 0
@@ -277,7 +270,7 @@ def test_daily_and_weekly_bars(http, token, feed_ready):
 
 
 def test_extended_hours_add_pre_and_post_market(http, token, feed_ready):
-    day = _days_back(1, skip=8)[0]
+    day = trading_days_back(1, skip=8)[0]
     query = {"symbol": "SPY", "interval": "1h", "start": str(day), "end": str(day)}
     regular = _get(http, token, **query).json()
     extended = _get(http, token, rth="false", **query).json()

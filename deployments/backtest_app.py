@@ -1,0 +1,142 @@
+"""The ``backtest`` Serve application, mounted at ``/backtest``: one strategy over one chart.
+
+``POST /`` takes the strategy, its parameters, the chart (as /historical) and the trading
+settings; it answers the metrics, the trades, the equity and drawdown curves and chart markers.
+Every ratio in the API is a fraction, never a percent.
+"""
+
+import asyncio
+import math
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+from ray import serve
+
+from deployments.chart_request import parse_chart_request
+from deployments.chart_source import ChartSource, warm_up_kernels
+from deployments.config import get_settings
+from deployments.http_errors import FieldError, install_error_handlers
+from deployments.json_response import OrjsonResponse
+from deployments.redis_client import make_client, resolve_redis_url
+from deployments.session_store import SessionStore, is_well_formed
+from feeds.bars import Bars
+from kernels.backtest import METRICS, simulate
+from strategies.registry import LiveRegistry
+from strategies.spec import ParamError, StrategySpec
+
+DIRECTIONS = {"long": 0, "short": 1, "both": 2}
+
+
+class BacktestIn(BaseModel):
+    """Body of ``POST /backtest``."""
+
+    strategy: str = Field(description="Strategy name from /strategies, e.g. sma_cross")
+    params: dict[str, Any] = Field(default_factory=dict)
+    symbol: str
+    interval: str
+    start: str
+    end: str
+    rth: bool = True
+    direction: Literal["long", "short", "both"] = "long"
+    fill: Literal["next_open", "close"] = "next_open"
+    commission: float = Field(0.0, ge=0, le=0.1, description="Fraction of traded value")
+    commission_fixed: float = Field(0.0, ge=0, description="Currency per order")
+    slippage: float = Field(0.0, ge=0, le=0.1, description="Fraction of the price")
+    stop_loss: float | None = Field(None, gt=0, lt=1, description="Fraction of the entry")
+    take_profit: float | None = Field(None, gt=0, le=100, description="Fraction of the entry")
+    size_fraction: float = Field(1.0, gt=0, le=1)
+    initial_cash: float = Field(100_000.0, gt=0)
+    session_token: str
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+def _curves(t: np.ndarray, equity: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    peak = np.maximum.accumulate(np.maximum(equity, 0.0))
+    drawdown = np.where(peak > 0, equity / np.where(peak > 0, peak, 1.0) - 1.0, 0.0)
+    return {"equity": {"t": t, "v": equity}, "drawdown": {"t": t, "v": drawdown}}
+
+
+def _trades_and_markers(t: np.ndarray, trades: np.ndarray) -> tuple[list, list]:
+    rows, markers = [], []
+    for entry, exit_, side, entry_price, exit_price, units, pnl, ret in trades.tolist():
+        long = side > 0
+        rows.append({
+            "entry_time": int(t[int(entry)]), "exit_time": int(t[int(exit_)]),
+            "side": "long" if long else "short", "entry_price": entry_price,
+            "exit_price": exit_price, "units": units, "pnl": pnl, "return": _number(ret),
+        })
+        markers.append({"time": int(t[int(entry)]), "position": "belowBar" if long else
+                        "aboveBar", "shape": "arrowUp" if long else "arrowDown",
+                        "text": "Buy" if long else "Sell short"})
+        markers.append({"time": int(t[int(exit_)]), "position": "aboveBar" if long else
+                        "belowBar", "shape": "arrowDown" if long else "arrowUp",
+                        "text": f"Exit {pnl:+.2f}"})
+    return rows, markers
+
+
+def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
+                 body: BacktestIn) -> dict[str, Any]:
+    """Signals, simulation and the answer's body (runs off the event loop)."""
+    enter, leave = spec.signals(bars.o, bars.h, bars.l, bars.c, bars.v, **params)
+    equity, trades, metrics = simulate(
+        bars.t, bars.o, bars.h, bars.l, bars.c, enter, leave, DIRECTIONS[body.direction],
+        body.fill == "close", body.commission, body.commission_fixed, body.slippage,
+        body.stop_loss or 0.0, body.take_profit or 0.0, body.size_fraction, body.initial_cash,
+    )
+    rows, markers = _trades_and_markers(bars.t, trades)
+    return {
+        "strategy": spec.name, "params": params, "symbol": body.symbol.upper(),
+        "interval": body.interval, "bars": len(bars),
+        "metrics": {name: _number(value) for name, value in zip(METRICS, metrics, strict=True)},
+        "trades": rows, "markers": markers, **_curves(bars.t, equity),
+    }
+
+
+api = FastAPI(title="Backtest", description="Run one strategy over one chart.")
+install_error_handlers(api, get_settings().retry_after_s)
+
+
+@serve.deployment
+@serve.ingress(api)
+class BacktestIngress:
+    """ASGI ingress of /backtest: bars from the chart cache, simulation in a worker thread."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        redis_url = resolve_redis_url(settings)
+        client = make_client(redis_url)
+        self._settings = settings
+        self._sessions = SessionStore(client, settings.session_timeout_s)
+        self._source = ChartSource(client, redis_url, settings)
+        self._registry = LiveRegistry(settings.strategies_dir)
+        warm_up_kernels()
+
+    @api.post("/")
+    async def backtest(self, body: BacktestIn) -> OrjsonResponse:
+        """Backtest ``body.strategy`` with ``body.params`` over the chart the body describes."""
+        if not is_well_formed(body.session_token):
+            raise FieldError("session_token", "must be a token from /utils/session/initiate")
+        if not await self._sessions.exists(body.session_token):
+            raise HTTPException(401, "unknown or expired session_token: initiate a new session")
+        spec = self._registry.current().strategies.get(body.strategy)
+        if spec is None:
+            raise FieldError("strategy", f"unknown strategy {body.strategy!r}; see /strategies")
+        try:
+            params = spec.validate(body.params)
+        except ParamError as error:
+            raise FieldError(f"params.{error.param}", error.reason) from None
+        chart = parse_chart_request(self._settings, body.symbol, body.interval, body.start,
+                                    body.end, body.rth)
+        bars = await self._source.full(chart)
+        if len(bars) < 2:
+            raise FieldError("start", "the range holds fewer than two bars to trade on")
+        result = await asyncio.to_thread(run_backtest, spec, params, bars, body)
+        return OrjsonResponse(result)
+
+
+app = BacktestIngress.bind()

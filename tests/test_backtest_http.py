@@ -1,0 +1,111 @@
+"""POST /backtest over real HTTP: the answer equals the kernel run on the same bars."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray
+
+from deployments import PLATFORM_NAMESPACE
+from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
+from kernels.backtest import METRICS, simulate
+from strategies.sma_cross import signals
+from tests.feed_expectations import expected_bars, trading_days_back
+from tests.polling import wait_for
+from tests.session_calls import initiate
+
+
+@pytest.fixture(scope="module")
+def token(platform) -> str:
+    """A session for this module."""
+    import httpx
+
+    with httpx.Client(base_url=platform.base_url) as http:
+        return initiate(http)
+
+
+@pytest.fixture
+def feed_ready(platform) -> None:
+    """The watchdog has the simulator up."""
+    watchdog = ray.get_actor(WATCHDOG, namespace=PLATFORM_NAMESPACE)
+    assert wait_for(lambda: ray.get(watchdog.status.remote())["state"] == "connected", 60)
+
+
+def _body(token: str, **overrides) -> dict:
+    days = trading_days_back(3, skip=10)
+    return {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "TSLA",
+            "interval": "5m", "start": str(days[0]), "end": str(days[-1]),
+            "commission": 0.0005, "session_token": token, **overrides}
+
+
+def test_backtest_equals_the_kernel_on_the_same_bars(http, token, feed_ready):
+    body = _body(token, direction="both", stop_loss=0.01, take_profit=0.02)
+    answer = http.post("/backtest/", json=body, timeout=120)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    days = trading_days_back(3, skip=10)
+    frames = [expected_bars("TSLA", d, 300, regular_hours=True) for d in days]
+    t = np.concatenate([f.t.to_numpy() for f in frames])
+    o, h, l, c = (np.concatenate([f[k].to_numpy() for f in frames]) for k in "ohlc")
+    enter, leave = signals(o, h, l, c, None, 5, 20)
+    equity, trades, metrics = simulate(t, o, h, l, c, enter, leave, 2, False, 0.0005, 0.0, 0.0,
+                                       0.01, 0.02, 1.0, 100_000.0)
+    assert result["bars"] == t.size
+    assert result["equity"]["t"] == t.tolist()
+    np.testing.assert_allclose(result["equity"]["v"], equity, rtol=1e-12)
+    for name, value in zip(METRICS, metrics, strict=True):
+        got = result["metrics"][name]
+        assert (got is None and np.isnan(value)) or got == pytest.approx(value, rel=1e-12)
+    assert len(result["trades"]) == trades.shape[0] > 0
+    assert len(result["markers"]) == 2 * trades.shape[0]
+    assert max(result["drawdown"]["v"]) <= 0
+    assert result["metrics"]["max_drawdown"] == pytest.approx(-min(result["drawdown"]["v"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"strategy": "nope"}, "strategy"),
+        ({"params": {"fast": 50, "slow": 20}}, "params.fast"),
+        ({"params": {"fast": 1}}, "params.fast"),
+        ({"params": {"speed": 3}}, "params.speed"),
+        ({"direction": "sideways"}, "direction"),
+        ({"fill": "whenever"}, "fill"),
+        ({"commission": 5}, "commission"),
+        ({"stop_loss": 0}, "stop_loss"),
+        ({"interval": "7x"}, "interval"),
+    ],
+)
+def test_bad_bodies_are_422_naming_the_field(http, token, overrides, field):
+    answer = http.post("/backtest/", json=_body(token, **overrides))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["field"] == field
+
+
+def test_unknown_session_is_401(http):
+    assert http.post("/backtest/", json=_body("A" * 43)).status_code == 401
+
+
+def test_a_dropped_in_strategy_can_be_backtested(http, token, platform, feed_ready):
+    extra = Path(platform.env["STRATEGIES_DIR"])
+    (extra / "breakout_test.py").write_text(textwrap.dedent('''
+        import numpy as np
+        from strategies.spec import Param, StrategySpec
+
+        def signals(o, h, l, c, v, lookback):
+            previous = np.concatenate((np.full(lookback, np.inf), c[:-lookback]))
+            return c > previous, c < previous
+
+        STRATEGY = StrategySpec(
+            name="breakout_test", title="Breakout (test)", description="Dropped in by a test.",
+            params=(Param("lookback", "int", 3, min=1, max=50),), signals=signals,
+        )
+    '''))
+    answer = http.post("/backtest/", json=_body(token, strategy="breakout_test",
+                                                 params={"lookback": 4}), timeout=120)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["strategy"] == "breakout_test"
+    assert answer.json()["metrics"]["num_trades"] > 0
