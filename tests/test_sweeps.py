@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deployments.config import PROJECT_ROOT
 from kernels.backtest import METRICS, pack_params, simulate, sweep_sma_cross
@@ -80,3 +82,76 @@ def test_cuda_sweep_on_the_simulator_equals_single_runs(options):
     expected = sweep_sma_cross(T[:200], OPEN[:200], HIGH[:200], LOW[:200], CLOSE[:200],
                                fasts, slows, pack_params(*options))
     _assert_equal_metrics(swept, expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(30, 400),
+    direction=st.sampled_from([0, 1, 2]),
+    fill_close=st.booleans(),
+    commission=st.sampled_from([0.0, 0.0005, 0.003]),
+    commission_fixed=st.sampled_from([0.0, 2.0]),
+    slippage=st.sampled_from([0.0, 0.0007]),
+    stop_loss=st.sampled_from([0.0, 0.005, 0.03]),
+    take_profit=st.sampled_from([0.0, 0.01, 0.05]),
+    size_fraction=st.sampled_from([1.0, 0.3]),
+)
+def test_random_sweeps_equal_single_runs(seed, size, direction, fill_close, commission,
+                                         commission_fixed, slippage, stop_loss, take_profit,
+                                         size_fraction):
+    rng = np.random.default_rng(seed)
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, size)))
+    opens = close * np.exp(rng.normal(0, 0.005, size))
+    high = np.maximum(opens, close) * (1 + rng.random(size) * 0.01)
+    low = np.minimum(opens, close) * (1 - rng.random(size) * 0.01)
+    t = np.sort(rng.choice(10_000_000, size, replace=False)).astype(np.int64) + 1_600_000_000
+    pairs = [(f, s) for f in (2, 3, 5, 8) for s in (6, 10, 17, 29) if f < s]
+    options = (direction, fill_close, commission, commission_fixed, slippage, stop_loss,
+               take_profit, size_fraction, 10_000.0)
+    fasts, slows = zip(*pairs, strict=True)
+    swept = sweep_sma_cross(t, opens, high, low, close, fasts, slows, pack_params(*options))
+    single = np.array([
+        simulate(t, opens, high, low, close, *signals(opens, high, low, close, None, f, s),
+                 *options)[2] for f, s in pairs])
+    _assert_equal_metrics(swept, single)
+
+
+RANDOM_CUDA_SCRIPT = """
+import json
+import numpy as np
+from kernels.backtest import pack_params, sweep_sma_cross
+from kernels.backtest_cuda import sweep_sma_cross_cuda
+worst = 0.0
+for seed in range(12):
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(30, 160))
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, size)))
+    opens = close * np.exp(rng.normal(0, 0.005, size))
+    high = np.maximum(opens, close) * (1 + rng.random(size) * 0.01)
+    low = np.minimum(opens, close) * (1 - rng.random(size) * 0.01)
+    t = 1_600_000_000 + np.cumsum(rng.integers(1, 5000, size)).astype(np.int64)
+    params = pack_params(int(rng.integers(0, 3)), bool(rng.integers(0, 2)),
+                         float(rng.choice([0, 5e-4, 3e-3])), float(rng.choice([0, 2])),
+                         float(rng.choice([0, 7e-4])), float(rng.choice([0, 5e-3, 3e-2])),
+                         float(rng.choice([0, 1e-2, 5e-2])), float(rng.choice([1, 0.3])),
+                         10_000.0)
+    fasts, slows = [2, 3, 5, 2, 4], [6, 10, 17, 29, 9]
+    cpu = sweep_sma_cross(t, opens, high, low, close, fasts, slows, params)
+    gpu = sweep_sma_cross_cuda(t, opens, high, low, close, fasts, slows, params)
+    same_nan = np.isnan(cpu) == np.isnan(gpu)
+    scale = np.maximum(np.abs(cpu), 1e-12)
+    rel = np.where(np.isnan(cpu), 0.0, np.abs(gpu - cpu) / scale)
+    worst = max(worst, float(rel.max()) if same_nan.all() else float("inf"))
+print(json.dumps({"worst_relative": worst}))
+"""
+
+
+def test_random_cuda_sweeps_equal_cpu_sweeps_on_the_simulator():
+    result = subprocess.run(
+        [sys.executable, "-c", RANDOM_CUDA_SCRIPT], cwd=PROJECT_ROOT,
+        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}, capture_output=True, text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1])["worst_relative"] <= 1e-9
