@@ -106,3 +106,26 @@ def sweep_sma_cross(t, o, h, l, c, fasts, slows, params):
     O(bars + pairs): both averages come from one prefix sum of the closes."""
     return _sweep_sma_cross(o, h, l, c, np.asarray(fasts, np.int64),
                             np.asarray(slows, np.int64), params, years_spanned(t))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _sweep_signals(o, h, l, c, enter, leave, params, years):
+    n, combos = enter.shape
+    out = np.empty((combos, _METRICS))
+    no_trades = np.empty((1, 8))
+    for k in prange(combos):
+        state = np.empty(_STATE)
+        _reset(state, params)
+        for i in range(n):
+            _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k], leave[i, k],
+                  no_trades, False)
+        _finish(state, params, years, out[k])
+    return out
+
+
+def sweep_signals(t, o, h, l, c, enter, leave, params):
+    """Metrics for each column of the ``(bars, combinations)`` signal matrices, in parallel
+    over columns: the sweep for any strategy, fed in chunks of combinations so that memory
+    stays O(bars x chunk)."""
+    return _sweep_signals(o, h, l, c, np.asarray(enter, np.bool_), np.asarray(leave, np.bool_),
+                          params, years_spanned(t))

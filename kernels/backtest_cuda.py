@@ -43,6 +43,34 @@ def _sweep_sma_cross_kernel(o, h, l, c, prefix, fasts, slows, params, years, no_
     _finish(state, params, years, out[k])
 
 
+@cuda.jit
+def _sweep_signals_kernel(o, h, l, c, enter, leave, params, years, no_trades, out):
+    k = cuda.grid(1)
+    if k >= enter.shape[1]:
+        return
+    state = cuda.local.array(_STATE, float64)
+    _reset(state, params)
+    n = c.size
+    for i in range(n):
+        _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k], leave[i, k],
+              no_trades, False)
+    _finish(state, params, years, out[k])
+
+
+def sweep_signals_cuda(t, o, h, l, c, enter, leave, params) -> np.ndarray:
+    """:func:`kernels.backtest.sweep_signals` on the GPU: same inputs, same numbers."""
+    combos = enter.shape[1]
+    out = cuda.device_array((combos, _METRICS), dtype=np.float64)
+    blocks = max(1, math.ceil(combos / THREADS_PER_BLOCK))
+    _sweep_signals_kernel[blocks, THREADS_PER_BLOCK](
+        cuda.to_device(o), cuda.to_device(h), cuda.to_device(l), cuda.to_device(c),
+        cuda.to_device(np.ascontiguousarray(enter, np.bool_)),
+        cuda.to_device(np.ascontiguousarray(leave, np.bool_)), cuda.to_device(params),
+        years_spanned(t), cuda.to_device(np.empty((1, 8))), out,
+    )
+    return out.copy_to_host()
+
+
 def gpu_available() -> bool:
     """True when a CUDA GPU (or the CUDA simulator) can run the sweep."""
     try:

@@ -155,3 +155,64 @@ def test_random_cuda_sweeps_equal_cpu_sweeps_on_the_simulator():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["worst_relative"] <= 1e-9
+
+
+GRIDS = {
+    "sma_cross": [{"fast": 3, "slow": 10}, {"fast": 5, "slow": 21}],
+    "ema_cross": [{"fast": 3, "slow": 10}, {"fast": 8, "slow": 30}],
+    "rsi_reversion": [{"window": 7, "lower": 30.0, "upper": 70.0},
+                      {"window": 14, "lower": 40.0, "upper": 60.0}],
+    "bollinger_reversion": [{"window": 10, "width": 1.0}, {"window": 20, "width": 2.0}],
+    "donchian_breakout": [{"entry_window": 10, "exit_window": 5},
+                          {"entry_window": 20, "exit_window": 10}],
+    "macd_cross": [{"fast": 5, "slow": 13, "signal": 4}, {"fast": 12, "slow": 26, "signal": 9}],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_any_strategy_sweeps_to_its_single_runs(name):
+    from kernels.strategy_sweep import sweep_strategy
+    from strategies.registry import load_registry
+
+    spec = load_registry().strategies[name]
+    options = OPTIONS[1]
+    bars = (T, OPEN, HIGH, LOW, CLOSE, np.full(N, 1000.0))
+    swept = sweep_strategy(spec.signals, bars, GRIDS[name], pack_params(*options), chunk=1)
+    single = np.array([
+        simulate(T, OPEN, HIGH, LOW, CLOSE, *spec.signals(*bars[1:], **values), *options)[2]
+        for values in GRIDS[name]])
+    _assert_equal_metrics(swept, single)
+    assert (swept[:, METRICS.index("num_trades")] > 0).all()
+
+
+CUDA_SIGNALS_SCRIPT = """
+import json
+import numpy as np
+from kernels.backtest import pack_params, sweep_signals
+from kernels.backtest_cuda import sweep_signals_cuda
+rng = np.random.default_rng(3)
+n, combos = 150, 5
+close = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, n)))
+opens = close * np.exp(rng.normal(0, 0.005, n))
+high = np.maximum(opens, close) * 1.004
+low = np.minimum(opens, close) * 0.996
+t = 1_600_000_000 + 60 * np.arange(n, dtype=np.int64)
+enter = rng.random((n, combos)) < 0.1
+leave = rng.random((n, combos)) < 0.1
+params = pack_params(2, False, 5e-4, 1.0, 1e-4, 0.01, 0.03, 0.8, 10_000.0)
+cpu = sweep_signals(t, opens, high, low, close, enter, leave, params)
+gpu = sweep_signals_cuda(t, opens, high, low, close, enter, leave, params)
+ok = bool(np.allclose(cpu, gpu, rtol=1e-9, atol=1e-12, equal_nan=True))
+print(json.dumps({"equal": ok, "trades": cpu[:, 7].tolist()}))
+"""
+
+
+def test_cuda_signal_sweep_equals_cpu_on_the_simulator():
+    result = subprocess.run(
+        [sys.executable, "-c", CUDA_SIGNALS_SCRIPT], cwd=PROJECT_ROOT,
+        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}, capture_output=True, text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["equal"] and min(answer["trades"]) > 0
