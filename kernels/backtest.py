@@ -35,7 +35,7 @@ METRICS = (
 TRADE_FIELDS = ("entry_index", "exit_index", "side", "entry_price", "exit_price", "units",
                 "pnl", "return")
 
-_reset, _step, _finish = core.reset, core.step, core.finish
+_reset, _step, _finish, _quiet = core.reset, core.step, core.finish, core.quiet_bar
 _STATE, _METRICS = core.STATE_SIZE, core.METRIC_COUNT
 
 
@@ -94,7 +94,9 @@ def _sweep_sma_cross(o, h, l, c, fasts, slows, params, years):
             diff = sma_at(prefix, i, fasts[k]) - sma_at(prefix, i, slows[k])
             up = previous <= 0.0 < diff
             down = previous >= 0.0 > diff
-            _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], up, down, no_trades, False)
+            if np.isnan(_quiet(state, params, i, n - 1, c[i], up, down)):
+                _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], up, down, no_trades,
+                      False)
             previous = diff
         _finish(state, params, years, out[k])
     return out
@@ -117,8 +119,9 @@ def _sweep_signals(o, h, l, c, enter, leave, params, years):
         state = np.empty(_STATE)
         _reset(state, params)
         for i in range(n):
-            _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k], leave[i, k],
-                  no_trades, False)
+            if np.isnan(_quiet(state, params, i, n - 1, c[i], enter[i, k], leave[i, k])):
+                _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k],
+                      leave[i, k], no_trades, False)
         _finish(state, params, years, out[k])
     return out
 

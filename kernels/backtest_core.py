@@ -164,6 +164,23 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
 
 
 @njit(cache=True, nogil=True)
+def quiet_bar(s, p, i, last, c, go_long, go_short):
+    """Fast path for a bar on which nothing can happen (no order due, no signal, no stop to
+    watch, not the last bar): only marking to market. Returns the equity, or NaN when the
+    bar needs :func:`step`."""
+    if i == last or s[HAS_PENDING] > 0 or go_long or go_short:
+        return math.nan
+    units = s[UNITS]
+    if units != 0.0:
+        if p[STOP_LOSS] > 0.0 or p[TAKE_PROFIT] > 0.0:
+            return math.nan
+        s[IN_MARKET] += 1.0
+    equity = s[CASH] + units * c
+    _account(s, equity)
+    return equity
+
+
+@njit(cache=True, nogil=True)
 def _account(s, equity):
     """Fold one close's equity into the return and drawdown accumulators."""
     previous = s[PREVIOUS]

@@ -19,7 +19,7 @@ from kernels.core_compiler import compile_core
 from kernels.indicators import prefix_sum, sma_at
 
 _gpu = compile_core(lambda f: cuda.jit(device=True)(f))
-_reset, _step, _finish = _gpu.reset, _gpu.step, _gpu.finish
+_reset, _step, _finish, _quiet = _gpu.reset, _gpu.step, _gpu.finish, _gpu.quiet_bar
 _sma_at = cuda.jit(device=True)(sma_at.py_func)
 _STATE, _METRICS = core.STATE_SIZE, core.METRIC_COUNT
 THREADS_PER_BLOCK = 128
@@ -38,7 +38,8 @@ def _sweep_sma_cross_kernel(o, h, l, c, prefix, fasts, slows, params, years, no_
         diff = _sma_at(prefix, i, fasts[k]) - _sma_at(prefix, i, slows[k])
         up = previous <= 0.0 < diff
         down = previous >= 0.0 > diff
-        _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], up, down, no_trades, False)
+        if math.isnan(_quiet(state, params, i, n - 1, c[i], up, down)):
+            _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], up, down, no_trades, False)
         previous = diff
     _finish(state, params, years, out[k])
 
@@ -52,8 +53,9 @@ def _sweep_signals_kernel(o, h, l, c, enter, leave, params, years, no_trades, ou
     _reset(state, params)
     n = c.size
     for i in range(n):
-        _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k], leave[i, k],
-              no_trades, False)
+        if math.isnan(_quiet(state, params, i, n - 1, c[i], enter[i, k], leave[i, k])):
+            _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k], leave[i, k],
+                  no_trades, False)
     _finish(state, params, years, out[k])
 
 
