@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from ray import serve
 
 from deployments.chart_request import parse_chart_request
-from deployments.chart_source import ChartSource, warm_up_kernels
+from deployments.chart_source import ChartSource, warm_up_in_background
 from deployments.config import get_settings
 from deployments.http_errors import FieldError, install_error_handlers
 from deployments.json_response import OrjsonResponse
@@ -97,6 +97,14 @@ def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
     }
 
 
+def _warm_up_backtest() -> None:
+    """Compile (or load cached) the simulation kernel; resampling is the historical app's."""
+    t = np.arange(3, dtype=np.int64)
+    price = np.ones(3)
+    simulate(t, price, price, price, price, np.zeros(3, bool), np.zeros(3, bool), 0, False,
+             0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
+
+
 api = FastAPI(title="Backtest", description="Run one strategy over one chart.")
 install_error_handlers(api, get_settings().retry_after_s)
 
@@ -114,7 +122,7 @@ class BacktestIngress:
         self._sessions = SessionStore(client, settings.session_timeout_s)
         self._source = ChartSource(client, redis_url, settings)
         self._registry = LiveRegistry(settings.strategies_dir)
-        warm_up_kernels()
+        warm_up_in_background(_warm_up_backtest)
 
     @api.post("/")
     async def backtest(self, body: BacktestIn) -> OrjsonResponse:

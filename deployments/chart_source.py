@@ -9,6 +9,8 @@ pre-aggregation of the range's standard intervals.
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 
 import numpy as np
 import ray
@@ -35,8 +37,20 @@ from kernels.resample import (
 _preaggregate = ray.remote(num_cpus=1, max_retries=1)(preaggregate)
 
 
+def warm_up_in_background(*warm_ups: Callable[[], None]) -> threading.Thread:
+    """Run kernel warm-ups on a daemon thread: the replica is ready at once and the kernels are
+    compiled (or loaded from Numba's cache) before a trader's first request normally comes."""
+    def run() -> None:
+        for warm_up in warm_ups:
+            warm_up()
+
+    thread = threading.Thread(target=run, name="kernel-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def warm_up_kernels() -> None:
-    """Compile (or load cached) kernels at replica start, not on a trader's first request."""
+    """Compile (or load cached) the resampling kernels."""
     tz = (np.array([np.iinfo(np.int64).min]), np.array([-18000]))
     for size in (600, PARALLEL_MIN_ROWS):  # the serial and the parallel paths
         t = np.arange(1_700_000_000, 1_700_000_000 + size, dtype=np.int64)

@@ -25,7 +25,12 @@ from deployments.bar_store import (
 )
 from deployments.chart_payload import chart_payload
 from deployments.chart_request import parse_chart_request
-from deployments.chart_source import ChartSource, includes_today, warm_up_kernels
+from deployments.chart_source import (
+    ChartSource,
+    includes_today,
+    warm_up_in_background,
+    warm_up_kernels,
+)
 from deployments.config import get_settings
 from deployments.http_encoding import json_response
 from deployments.http_errors import FieldError, install_error_handlers
@@ -79,7 +84,7 @@ class HistoricalIngress:
         self._sessions = SessionStore(client, self._settings.session_timeout_s)
         self._source = ChartSource(client, self._redis_url, self._settings)
         self._store = self._source.store
-        warm_up_kernels()
+        warm_up_in_background(warm_up_kernels)
 
     @api.get("/")
     async def historical(
