@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments.chart_request import parse_chart_request
@@ -31,6 +31,8 @@ DIRECTIONS = {"long": 0, "short": 1, "both": 2}
 
 class BacktestIn(BaseModel):
     """Body of ``POST /backtest``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     strategy: str = Field(description="Strategy name from /strategies, e.g. sma_cross")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -55,8 +57,11 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else float(value)
 
 
-def _curves(t: np.ndarray, equity: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    peak = np.maximum.accumulate(np.maximum(equity, 0.0))
+def _curves(t: np.ndarray, equity: np.ndarray, initial_cash: float
+            ) -> dict[str, dict[str, np.ndarray]]:
+    """Equity and drawdown (a fraction <= 0) curves; the peak starts at the initial cash, as
+    the ``max_drawdown`` metric's does."""
+    peak = np.maximum.accumulate(np.maximum(np.r_[initial_cash, equity], 0.0))[1:]
     drawdown = np.where(peak > 0, equity / np.where(peak > 0, peak, 1.0) - 1.0, 0.0)
     return {"equity": {"t": t, "v": equity}, "drawdown": {"t": t, "v": drawdown}}
 
@@ -93,7 +98,7 @@ def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
         "strategy": spec.name, "params": params, "symbol": body.symbol.upper(),
         "interval": body.interval, "bars": len(bars),
         "metrics": {name: _number(value) for name, value in zip(METRICS, metrics, strict=True)},
-        "trades": rows, "markers": markers, **_curves(bars.t, equity),
+        "trades": rows, "markers": markers, **_curves(bars.t, equity, body.initial_cash),
     }
 
 
@@ -131,7 +136,8 @@ class BacktestIngress:
             raise FieldError("session_token", "must be a token from /utils/session/initiate")
         if not await self._sessions.exists(body.session_token):
             raise HTTPException(401, "unknown or expired session_token: initiate a new session")
-        spec = self._registry.current().strategies.get(body.strategy)
+        registry = await asyncio.to_thread(self._registry.current)
+        spec = registry.strategies.get(body.strategy)
         if spec is None:
             raise FieldError("strategy", f"unknown strategy {body.strategy!r}; see /strategies")
         try:

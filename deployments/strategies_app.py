@@ -5,6 +5,8 @@ description, plus the modules that failed to load and why. Strategy files droppe
 ``STRATEGIES_DIR`` appear on the next request; the built-ins load once at start.
 """
 
+import asyncio
+
 from fastapi import FastAPI
 from ray import serve
 
@@ -27,7 +29,7 @@ class StrategiesIngress:
     @api.get("/")
     async def strategies(self) -> dict[str, object]:
         """Every strategy with its parameters and constraints; modules that failed to load."""
-        registry = self._registry.current()
+        registry = await asyncio.to_thread(self._registry.current)
         return {
             "strategies": [spec.as_json() for spec in registry.strategies.values()],
             "failed": registry.failures,

@@ -51,7 +51,10 @@ def years_spanned(t: np.ndarray) -> float:
     return float(t[-1] - t[0]) / YEAR_S if t.size > 1 else 0.0
 
 
-@njit(cache=True, nogil=True)
+# The drivers below call njit functions of other modules (the core, the indicators). Numba's
+# cache only checks the caller's own file, so a cached driver would keep running an old core
+# after the core changed: the drivers are compiled fresh in every process instead.
+@njit(cache=False, nogil=True)
 def _simulate(o, h, l, c, enter, leave, params, years):
     n = o.size
     equity = np.empty(n)
@@ -66,6 +69,23 @@ def _simulate(o, h, l, c, enter, leave, params, years):
     return equity, trades[: int(state[core.TRADES])].copy(), metrics
 
 
+def checked_signals(enter: np.ndarray, leave: np.ndarray, bars: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Signals as boolean arrays of one value per bar; ValueError otherwise (the kernels do
+    no bounds checks, and a NaN must not count as a signal)."""
+    result = []
+    for name, signal in (("enter", enter), ("exit", leave)):
+        array = np.asarray(signal)
+        if array.shape != (bars,):
+            raise ValueError(f"{name} signal has shape {array.shape}, expected ({bars},)")
+        if array.dtype != np.bool_:
+            if array.dtype.kind == "f" and np.isnan(array).any():
+                raise ValueError(f"{name} signal holds NaN")
+            array = array.astype(np.bool_)
+        result.append(array)
+    return result[0], result[1]
+
+
 def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
              commission_fixed, slippage, stop_loss, take_profit, size_fraction, initial_cash):
     """Run one backtest. Returns ``(equity, trades, metrics)``: equity at every close, one row
@@ -76,11 +96,11 @@ def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
     """
     params = pack_params(direction, fill_close, commission, commission_fixed, slippage,
                          stop_loss, take_profit, size_fraction, initial_cash)
-    return _simulate(o, h, l, c, np.asarray(enter, np.bool_), np.asarray(leave, np.bool_),
-                     params, years_spanned(t))
+    enter, leave = checked_signals(enter, leave, t.size)
+    return _simulate(o, h, l, c, enter, leave, params, years_spanned(t))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=False, nogil=True, parallel=True)
 def _sweep_sma_cross(o, h, l, c, fasts, slows, params, years):
     n = c.size
     prefix = prefix_sum(c)
@@ -106,11 +126,13 @@ def sweep_sma_cross(t, o, h, l, c, fasts, slows, params):
     """Metrics (rows in ``fasts``/``slows`` order, columns :data:`METRICS`) of the SMA
     crossover for every (fast, slow) pair, in parallel over pairs on the CPU. Memory stays
     O(bars + pairs): both averages come from one prefix sum of the closes."""
-    return _sweep_sma_cross(o, h, l, c, np.asarray(fasts, np.int64),
-                            np.asarray(slows, np.int64), params, years_spanned(t))
+    fasts, slows = np.asarray(fasts, np.int64), np.asarray(slows, np.int64)
+    if fasts.size != slows.size or (fasts.size and min(fasts.min(), slows.min()) < 1):
+        raise ValueError("fasts and slows must be equally long windows of at least 1 bar")
+    return _sweep_sma_cross(o, h, l, c, fasts, slows, params, years_spanned(t))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=False, nogil=True, parallel=True)
 def _sweep_signals(o, h, l, c, enter, leave, params, years):
     n, combos = enter.shape
     out = np.empty((combos, _METRICS))

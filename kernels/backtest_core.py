@@ -114,20 +114,28 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
     stop_loss = p[STOP_LOSS]
     take_profit = p[TAKE_PROFIT]
     fill_close = p[FILL_CLOSE] > 0
-    if s[UNITS] != 0.0 and (stop_loss > 0.0 or take_profit > 0.0) and not (
-            fill_close and s[ENTRY_INDEX] == i):
+    if s[UNITS] != 0.0 and (stop_loss > 0.0 or take_profit > 0.0):
+        # A gap through a level fills at the open; inside the bar the stop goes first.
         entry = s[ENTRY_FILL]
         price = math.nan
         if s[UNITS] > 0:
-            if stop_loss > 0.0 and l <= entry * (1.0 - stop_loss):
-                price = min(o, entry * (1.0 - stop_loss))
-            elif take_profit > 0.0 and h >= entry * (1.0 + take_profit):
-                price = max(o, entry * (1.0 + take_profit))
+            stop = entry * (1.0 - stop_loss) if stop_loss > 0.0 else -math.inf
+            target = entry * (1.0 + take_profit) if take_profit > 0.0 else math.inf
+            if o <= stop or o >= target:
+                price = o
+            elif l <= stop:
+                price = stop
+            elif h >= target:
+                price = target
         else:
-            if stop_loss > 0.0 and h >= entry * (1.0 + stop_loss):
-                price = max(o, entry * (1.0 + stop_loss))
-            elif take_profit > 0.0 and l <= entry * (1.0 - take_profit):
-                price = min(o, entry * (1.0 - take_profit))
+            stop = entry * (1.0 + stop_loss) if stop_loss > 0.0 else math.inf
+            target = entry * (1.0 - take_profit) if take_profit > 0.0 else -math.inf
+            if o >= stop or o <= target:
+                price = o
+            elif h >= stop:
+                price = stop
+            elif l <= target:
+                price = target
         if not math.isnan(price):
             leave(s, p, price, i, trades, record)
     side = 1.0 if s[UNITS] > 0 else (-1.0 if s[UNITS] < 0 else 0.0)

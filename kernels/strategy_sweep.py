@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from kernels.backtest import sweep_signals
+from kernels.backtest import checked_signals, sweep_signals
+from kernels.backtest_core import METRIC_COUNT
 
 Sweep = Callable[..., np.ndarray]
 
@@ -39,6 +40,7 @@ def sweep_strategy(
         enter = np.empty((t.size, len(part)), dtype=np.bool_)
         leave = np.empty((t.size, len(part)), dtype=np.bool_)
         for k, values in enumerate(part):
-            enter[:, k], leave[:, k] = signals(o, h, l, c, v, **values)
+            enter[:, k], leave[:, k] = checked_signals(*signals(o, h, l, c, v, **values),
+                                                       t.size)
         rows.append(sweep(t, o, h, l, c, enter, leave, params))
-    return np.concatenate(rows) if rows else np.empty((0, 13))
+    return np.concatenate(rows) if rows else np.empty((0, METRIC_COUNT))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,10 @@ def load_registry(extra_dir: Path | None = None) -> Registry:
             if path.name.startswith("_"):
                 continue
             try:
-                spec = importlib.util.spec_from_file_location(f"extra_strategy_{path.stem}", path)
+                name = f"extra_strategy_{path.stem}"
+                spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module  # dataclasses and pickling look modules up here
                 spec.loader.exec_module(module)
                 registry.add(str(path), module)
             except Exception as exc:

@@ -8,6 +8,7 @@ mirror (a long exit is a short entry). What fills them, and when, is the engine'
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class Param:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParamError(self.name, f"must be a number ({self.kind})")
+        if not math.isfinite(value):
+            raise ParamError(self.name, "must be a finite number")
         if self.kind == "int":
             if int(value) != value:
                 raise ParamError(self.name, "must be a whole number")
@@ -103,6 +106,20 @@ class StrategySpec:
     params: tuple[Param, ...]
     signals: Signals = field(repr=False)
     constraints: tuple[Constraint, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: parameter names repeat")
+        for param in self.params:
+            if param.kind not in ("int", "float", "bool", "choice"):
+                raise ValueError(f"{self.name}.{param.name}: unknown kind {param.kind!r}")
+            param.coerce(param.default)  # the default must be valid and finite
+        for constraint in self.constraints:
+            if constraint.op not in _OPERATORS or not {constraint.left, constraint.right} <= set(
+                    names):
+                raise ValueError(f"{self.name}: constraint {constraint} names unknown "
+                                 f"parameters or operators")
 
     def validate(self, values: dict[str, Any]) -> dict[str, Any]:
         """Complete ``values`` with defaults and check them; ParamError names the parameter."""

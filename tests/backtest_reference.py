@@ -64,19 +64,26 @@ def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commi
                 close_position(o[i], i)
             if target != 0 and position is None:
                 open_position(target, o[i], i)
-        if position is not None and (stop_loss > 0 or take_profit > 0) and not (
-                fill_close and position["index"] == i):
-            entry, price = position["fill"], None
-            if position["side"] == 1:
-                if stop_loss > 0 and l[i] <= entry * (1 - stop_loss):
-                    price = min(o[i], entry * (1 - stop_loss))
-                elif take_profit > 0 and h[i] >= entry * (1 + take_profit):
-                    price = max(o[i], entry * (1 + take_profit))
-            else:
-                if stop_loss > 0 and h[i] >= entry * (1 + stop_loss):
-                    price = max(o[i], entry * (1 + stop_loss))
-                elif take_profit > 0 and l[i] <= entry * (1 - take_profit):
-                    price = min(o[i], entry * (1 - take_profit))
+        if position is not None and (stop_loss > 0 or take_profit > 0):
+            entry, long = position["fill"], position["side"] == 1
+            levels = []  # (touched at the open?, touched in the bar?, level) in priority order
+            if stop_loss > 0:
+                stop = entry * (1 - stop_loss) if long else entry * (1 + stop_loss)
+                levels.append(("stop", stop))
+            if take_profit > 0:
+                target = entry * (1 + take_profit) if long else entry * (1 - take_profit)
+                levels.append(("target", target))
+            price = None
+            for kind, level in levels:  # a gap beyond either level fills at the open
+                adverse = (kind == "stop") == long
+                if (o[i] <= level) if adverse else (o[i] >= level):
+                    price = o[i]
+            if price is None:
+                for kind, level in levels:  # the stop is listed first: pessimistic
+                    adverse = (kind == "stop") == long
+                    if (l[i] <= level) if adverse else (h[i] >= level):
+                        price = level
+                        break
             if price is not None:
                 close_position(price, i)
         side = 0 if position is None else position["side"]

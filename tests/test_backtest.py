@@ -96,6 +96,15 @@ def test_gap_through_the_stop_fills_at_the_open():
     _same(ours, reference)
 
 
+def test_gap_beyond_the_target_fills_at_the_open_even_if_the_stop_is_touched_later():
+    # Long from 100; bar 2 opens at 112 (above the 110 target) and then trades down to 94.
+    bars = _bars([100, 100, 95, 95], highs=[100, 101, 112, 96], lows=[100, 99, 94, 94],
+                 opens=[100, 100, 112, 95])
+    ours, reference = _run(bars, [1, 0, 0, 0], [0] * 4, stop_loss=0.05, take_profit=0.10)
+    assert ours[1][0][4] == 112 and ours[1][0][6] > 0
+    _same(ours, reference)
+
+
 def test_short_and_reversing():
     bars = _bars([10, 12, 9, 8, 11, 12, 10])
     for direction in (1, 2):
@@ -142,3 +151,12 @@ def test_random_cases_match_the_reference(seed, size, direction, fill_close, com
         size_fraction=size_fraction, initial_cash=10_000.0,
     )
     _same(ours, reference)
+
+
+def test_signals_of_the_wrong_shape_or_with_nan_are_refused():
+    bars = _bars([10, 11, 12, 11])
+    with pytest.raises(ValueError, match="shape"):
+        _run(bars, [1, 0, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        simulate(*bars, np.array([1.0, np.nan, 0, 0]), np.zeros(4), 0, False, 0, 0, 0, 0, 0, 1,
+                 1000.0)

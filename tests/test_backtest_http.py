@@ -77,6 +77,7 @@ def test_backtest_equals_the_kernel_on_the_same_bars(http, token, feed_ready):
         ({"commission": 5}, "commission"),
         ({"stop_loss": 0}, "stop_loss"),
         ({"interval": "7x"}, "interval"),
+        ({"stoploss": 0.01}, "stoploss"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(http, token, overrides, field):

@@ -62,6 +62,26 @@ def test_invalid_parameters_name_the_parameter(strategy, params, param):
     assert raised.value.param == param
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_parameters_are_refused(value):
+    for name, param in (("sma_cross", "fast"), ("bollinger_reversion", "width")):
+        with pytest.raises(ParamError) as raised:
+            load_registry().strategies[name].validate({param: value})
+        assert raised.value.param == param
+
+
+def test_a_spec_with_a_bad_constraint_fails_to_load(tmp_path):
+    (tmp_path / "bad_spec.py").write_text(textwrap.dedent('''
+        from strategies.spec import Constraint, Param, StrategySpec
+        STRATEGY = StrategySpec(name="bad", title="Bad", description="",
+                                params=(Param("a", "int", 1),), signals=lambda *a, **k: None,
+                                constraints=(Constraint("a", "<", "b"),))
+    '''))
+    registry = load_registry(tmp_path)
+    assert "bad" not in registry.strategies
+    assert "constraint" in next(v for k, v in registry.failures.items() if "bad_spec" in k)
+
+
 def test_validation_fills_defaults_and_types():
     spec = load_registry().strategies["sma_cross"]
     assert spec.validate({"slow": 50.0}) == {"fast": 10, "slow": 50}
