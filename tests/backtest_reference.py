@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from hypothesis import strategies as st
+
 YEAR_S = 365.25 * 86400
 
 
@@ -152,3 +155,24 @@ def _metrics(t, equity, trades, bars_in, initial_cash):
         else math.nan,
         "exposure": bars_in / n,
     }
+
+
+def random_ohlc(rng: np.random.Generator, size: int, volatility: float = 0.02
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Consistent random ``(open, high, low, close)``: a geometric walk, opens near closes."""
+    close = 100 * np.exp(np.cumsum(rng.normal(0, volatility, size)))
+    opens = close * np.exp(rng.normal(0, volatility / 2, size))
+    high = np.maximum(opens, close) * (1 + rng.random(size) * volatility)
+    low = np.minimum(opens, close) * (1 - rng.random(size) * volatility)
+    return opens, high, low, close
+
+
+def trading_options() -> st.SearchStrategy:
+    """Every trading setting of a backtest, as the tuple ``simulate`` takes after the signals
+    (direction, fill_close, commission, fixed, slippage, stop, target, size, cash)."""
+    return st.tuples(
+        st.sampled_from([0, 1, 2]), st.booleans(), st.sampled_from([0.0, 0.0005, 0.003]),
+        st.sampled_from([0.0, 1.0]), st.sampled_from([0.0, 0.0007]),
+        st.sampled_from([0.0, 0.005, 0.03]), st.sampled_from([0.0, 0.01, 0.05]),
+        st.sampled_from([1.0, 0.3]), st.just(10_000.0),
+    )

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels.backtest import METRICS, TRADE_FIELDS, simulate
-from tests.backtest_reference import reference_backtest
+from tests.backtest_reference import random_ohlc, reference_backtest, trading_options
 
 DAY = 86400
 
@@ -123,33 +123,15 @@ def test_open_position_is_closed_at_the_end():
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    size=st.integers(2, 300),
-    direction=st.sampled_from([0, 1, 2]),
-    fill_close=st.booleans(),
-    commission=st.sampled_from([0.0, 0.0005, 0.002]),
-    commission_fixed=st.sampled_from([0.0, 1.0]),
-    slippage=st.sampled_from([0.0, 0.001]),
-    stop_loss=st.sampled_from([0.0, 0.01, 0.05]),
-    take_profit=st.sampled_from([0.0, 0.02, 0.1]),
-    size_fraction=st.sampled_from([1.0, 0.5]),
-)
-def test_random_cases_match_the_reference(seed, size, direction, fill_close, commission,
-                                          commission_fixed, slippage, stop_loss, take_profit,
-                                          size_fraction):
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(2, 300), options=trading_options())
+def test_random_cases_match_the_reference(seed, size, options):
     rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, size)))
-    opens = close * np.exp(rng.normal(0, 0.01, size))
-    high = np.maximum(opens, close) * (1 + rng.random(size) * 0.02)
-    low = np.minimum(opens, close) * (1 - rng.random(size) * 0.02)
+    opens, high, low, close = random_ohlc(rng, size)
     bars = _bars(close, high, low, opens)
-    ours, reference = _run(
-        bars, rng.random(size) < 0.15, rng.random(size) < 0.15, direction=direction,
-        fill_close=fill_close, commission=commission, commission_fixed=commission_fixed,
-        slippage=slippage, stop_loss=stop_loss, take_profit=take_profit,
-        size_fraction=size_fraction, initial_cash=10_000.0,
-    )
+    names = ("direction", "fill_close", "commission", "commission_fixed", "slippage",
+             "stop_loss", "take_profit", "size_fraction", "initial_cash")
+    ours, reference = _run(bars, rng.random(size) < 0.15, rng.random(size) < 0.15,
+                           **dict(zip(names, options, strict=True)))
     _same(ours, reference)
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from deployments.config import PROJECT_ROOT
 from kernels.backtest import METRICS, pack_params, simulate, sweep_sma_cross
 from strategies.sma_cross import signals
+from tests.backtest_reference import random_ohlc, trading_options
 
 RNG = np.random.default_rng(21)
 N = 600
@@ -85,30 +86,12 @@ def test_cuda_sweep_on_the_simulator_equals_single_runs(options):
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    size=st.integers(30, 400),
-    direction=st.sampled_from([0, 1, 2]),
-    fill_close=st.booleans(),
-    commission=st.sampled_from([0.0, 0.0005, 0.003]),
-    commission_fixed=st.sampled_from([0.0, 2.0]),
-    slippage=st.sampled_from([0.0, 0.0007]),
-    stop_loss=st.sampled_from([0.0, 0.005, 0.03]),
-    take_profit=st.sampled_from([0.0, 0.01, 0.05]),
-    size_fraction=st.sampled_from([1.0, 0.3]),
-)
-def test_random_sweeps_equal_single_runs(seed, size, direction, fill_close, commission,
-                                         commission_fixed, slippage, stop_loss, take_profit,
-                                         size_fraction):
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(30, 400), options=trading_options())
+def test_random_sweeps_equal_single_runs(seed, size, options):
     rng = np.random.default_rng(seed)
-    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, size)))
-    opens = close * np.exp(rng.normal(0, 0.005, size))
-    high = np.maximum(opens, close) * (1 + rng.random(size) * 0.01)
-    low = np.minimum(opens, close) * (1 - rng.random(size) * 0.01)
+    opens, high, low, close = random_ohlc(rng, size, volatility=0.015)
     t = np.sort(rng.choice(10_000_000, size, replace=False)).astype(np.int64) + 1_600_000_000
     pairs = [(f, s) for f in (2, 3, 5, 8) for s in (6, 10, 17, 29) if f < s]
-    options = (direction, fill_close, commission, commission_fixed, slippage, stop_loss,
-               take_profit, size_fraction, 10_000.0)
     fasts, slows = zip(*pairs, strict=True)
     swept = sweep_sma_cross(t, opens, high, low, close, fasts, slows, pack_params(*options))
     single = np.array([
