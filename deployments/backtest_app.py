@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments.chart_request import parse_chart_request
-from deployments.chart_source import ChartSource, warm_up_in_background
+from deployments.chart_source import ChartSource
 from deployments.config import get_settings
 from deployments.http_errors import FieldError, install_error_handlers
 from deployments.json_response import OrjsonResponse
 from deployments.redis_client import make_client, resolve_redis_url
 from deployments.session_store import SessionStore, is_well_formed
+from deployments.warm_up import warm_up_in_background
 from feeds.bars import Bars
 from kernels.backtest import METRICS, simulate
 from strategies.registry import LiveRegistry

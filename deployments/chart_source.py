@@ -9,8 +9,6 @@ pre-aggregation of the range's standard intervals.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
 
 import numpy as np
 import ray
@@ -35,18 +33,6 @@ from kernels.resample import (
 )
 
 _preaggregate = ray.remote(num_cpus=1, max_retries=1)(preaggregate)
-
-
-def warm_up_in_background(*warm_ups: Callable[[], None]) -> threading.Thread:
-    """Run kernel warm-ups on a daemon thread: the replica is ready at once and the kernels are
-    compiled (or loaded from Numba's cache) before a trader's first request normally comes."""
-    def run() -> None:
-        for warm_up in warm_ups:
-            warm_up()
-
-    thread = threading.Thread(target=run, name="kernel-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def warm_up_kernels() -> None:

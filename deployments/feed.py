@@ -8,6 +8,7 @@ retried by Ray after an actor crash: the caller's deadline stays IQFEED_TIMEOUT_
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable
 from datetime import date
 from typing import TypeVar
@@ -17,6 +18,7 @@ import ray
 from deployments.config import get_settings
 from deployments.feed_placement import iqfeed_placement
 from deployments.named_actors import get_or_create
+from deployments.warm_up import WARM_UP_DELAY_S
 from feeds.bars import Bars, Ticks
 from feeds.iqfeed import FeedError, IQFeedClient
 
@@ -38,7 +40,9 @@ class IQFeedActor:
             timeout_s=settings.iqfeed_timeout_s,
             rate_per_s=settings.iqfeed_rate_per_s,
         )
-        self._client.warm_up()
+        warm_up = threading.Timer(WARM_UP_DELAY_S, self._client.warm_up)
+        warm_up.daemon = True
+        warm_up.start()
         self._requests = 0
         self._failures = 0
         self._last_error: str | None = None

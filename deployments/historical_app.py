@@ -28,7 +28,6 @@ from deployments.chart_request import parse_chart_request
 from deployments.chart_source import (
     ChartSource,
     includes_today,
-    warm_up_in_background,
     warm_up_kernels,
 )
 from deployments.config import get_settings
@@ -42,6 +41,7 @@ from deployments.redis_client import (
     resolve_redis_url,
 )
 from deployments.session_store import SessionStore, is_well_formed, session_key
+from deployments.warm_up import warm_up_in_background
 from feeds.bars import Bars
 
 api = FastAPI(
