@@ -10,7 +10,7 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
@@ -20,7 +20,8 @@ from deployments.config import get_settings
 from deployments.http_errors import FieldError, install_error_handlers
 from deployments.json_response import OrjsonResponse
 from deployments.redis_client import make_client, resolve_redis_url
-from deployments.session_store import SessionStore, is_well_formed
+from deployments.session_access import check_token, expired_session
+from deployments.session_store import SessionStore
 from deployments.warm_up import warm_up_in_background
 from feeds.bars import Bars
 from kernels.backtest import METRICS, simulate
@@ -133,10 +134,9 @@ class BacktestIngress:
     @api.post("/")
     async def backtest(self, body: BacktestIn) -> OrjsonResponse:
         """Backtest ``body.strategy`` with ``body.params`` over the chart the body describes."""
-        if not is_well_formed(body.session_token):
-            raise FieldError("session_token", "must be a token from /utils/session/initiate")
+        check_token(body.session_token)
         if not await self._sessions.exists(body.session_token):
-            raise HTTPException(401, "unknown or expired session_token: initiate a new session")
+            raise expired_session()
         registry = await asyncio.to_thread(self._registry.current)
         spec = registry.strategies.get(body.strategy)
         if spec is None:

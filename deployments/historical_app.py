@@ -40,7 +40,8 @@ from deployments.redis_client import (
     redis_guard,
     resolve_redis_url,
 )
-from deployments.session_store import SessionStore, is_well_formed, session_key
+from deployments.session_access import check_token, expired_session
+from deployments.session_store import SessionStore, session_key
 from deployments.warm_up import warm_up_in_background
 from feeds.bars import Bars
 
@@ -54,15 +55,6 @@ install_error_handlers(api, get_settings().retry_after_s)
 def request_record_key(request_id: str) -> str:
     """Key of the record that ties a request_id to its session and stored result."""
     return f"{KEY_PREFIX}request:{request_id}"
-
-
-def _check_token(token: str) -> None:
-    if not is_well_formed(token):
-        raise FieldError("session_token", "must be a token from /utils/session/initiate")
-
-
-def _expired_session() -> HTTPException:
-    return HTTPException(401, "unknown or expired session_token: initiate a new session")
 
 
 def _request_id(token: str, key: str) -> str:
@@ -98,7 +90,7 @@ class HistoricalIngress:
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
     ) -> Response:
         """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
-        _check_token(session_token)
+        check_token(session_token)
         chart = parse_chart_request(self._settings, symbol, interval, start, end, rth)
         key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
         # Round trip 1: the session and the cached result's size together.
@@ -107,7 +99,7 @@ class HistoricalIngress:
             pipe.getrange(key, 0, HEADER_SIZE - 1)
             alive, header = await pipe.execute()
         if not alive:
-            raise _expired_session()
+            raise expired_session()
         rows = rows_from_header(header)
         request_id = _request_id(session_token, key)
         for _ in range(2):  # a result that expired between the round trips is rebuilt once
@@ -136,14 +128,14 @@ class HistoricalIngress:
         limit: int | None = Query(None, ge=1, description="Bars wanted (default: chunk size)"),
     ) -> Response:
         """The bars immediately before ``before`` in a request's result, oldest first."""
-        _check_token(session_token)
+        check_token(session_token)
         limit = min(limit or self._settings.initial_chunk_size, self._settings.chunk_max_bars)
         async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(session_key(session_token))
             pipe.hgetall(request_record_key(request_id))
             alive, record = await pipe.execute()
         if not alive:
-            raise _expired_session()
+            raise expired_session()
         if not record or record[b"session"].decode() != session_token:
             raise FieldError("request_id", "unknown request_id for this session", status=404)
         source, rows = record[b"result"].decode(), int(record[b"rows"])

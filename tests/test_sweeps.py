@@ -40,6 +40,17 @@ def _single_runs(options) -> np.ndarray:
     return np.array(rows)
 
 
+def _on_cuda_simulator(script: str, stdin: str = "") -> str:
+    """Run ``script`` in a fresh Python with Numba's CUDA simulator; return its last line."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], input=stdin, cwd=PROJECT_ROOT,
+        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}, capture_output=True, text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _assert_equal_metrics(got: np.ndarray, expected: np.ndarray) -> None:
     for k, name in enumerate(METRICS):
         np.testing.assert_allclose(got[:, k], expected[:, k], rtol=1e-9, atol=1e-12,
@@ -73,13 +84,8 @@ def test_cuda_sweep_on_the_simulator_equals_single_runs(options):
     payload = {"t": T[:200].tolist(), "o": OPEN[:200].tolist(), "h": HIGH[:200].tolist(),
                "l": LOW[:200].tolist(), "c": CLOSE[:200].tolist(), "fasts": fasts,
                "slows": slows, "options": options}
-    result = subprocess.run(
-        [sys.executable, "-c", CUDA_SCRIPT], input=json.dumps(payload), cwd=PROJECT_ROOT,
-        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}, capture_output=True, text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    swept = np.array(json.loads(result.stdout), dtype=float)
+    output = _on_cuda_simulator(CUDA_SCRIPT, json.dumps(payload))
+    swept = np.array(json.loads(output), dtype=float)
     expected = sweep_sma_cross(T[:200], OPEN[:200], HIGH[:200], LOW[:200], CLOSE[:200],
                                fasts, slows, pack_params(*options))
     _assert_equal_metrics(swept, expected)
@@ -131,13 +137,8 @@ print(json.dumps({"worst_relative": worst}))
 
 
 def test_random_cuda_sweeps_equal_cpu_sweeps_on_the_simulator():
-    result = subprocess.run(
-        [sys.executable, "-c", RANDOM_CUDA_SCRIPT], cwd=PROJECT_ROOT,
-        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}, capture_output=True, text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1])["worst_relative"] <= 1e-9
+    output = _on_cuda_simulator(RANDOM_CUDA_SCRIPT)
+    assert json.loads(output)["worst_relative"] <= 1e-9
 
 
 GRIDS = {
@@ -191,11 +192,6 @@ print(json.dumps({"equal": ok, "trades": cpu[:, 7].tolist()}))
 
 
 def test_cuda_signal_sweep_equals_cpu_on_the_simulator():
-    result = subprocess.run(
-        [sys.executable, "-c", CUDA_SIGNALS_SCRIPT], cwd=PROJECT_ROOT,
-        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}, capture_output=True, text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    output = _on_cuda_simulator(CUDA_SIGNALS_SCRIPT)
+    answer = json.loads(output)
     assert answer["equal"] and min(answer["trades"]) > 0
