@@ -6,57 +6,27 @@ Every ratio in the API is a fraction, never a percent.
 """
 
 import asyncio
-import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
+from deployments.backtest_request import BacktestIn
 from deployments.chart_request import parse_chart_request
 from deployments.chart_source import ChartSource
 from deployments.config import get_settings
 from deployments.http_errors import FieldError, install_error_handlers
 from deployments.json_response import OrjsonResponse
+from deployments.metric_values import metrics_json, number_or_null
 from deployments.redis_client import make_client, resolve_redis_url
 from deployments.session_access import check_token, expired_session
 from deployments.session_store import SessionStore
 from deployments.warm_up import warm_up_in_background
 from feeds.bars import Bars
-from kernels.backtest import METRICS, simulate
+from kernels.backtest import simulate
 from strategies.registry import LiveRegistry
 from strategies.spec import ParamError, StrategySpec
-
-DIRECTIONS = {"long": 0, "short": 1, "both": 2}
-
-
-class BacktestIn(BaseModel):
-    """Body of ``POST /backtest``."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    strategy: str = Field(description="Strategy name from /strategies, e.g. sma_cross")
-    params: dict[str, Any] = Field(default_factory=dict)
-    symbol: str
-    interval: str
-    start: str
-    end: str
-    rth: bool = True
-    direction: Literal["long", "short", "both"] = "long"
-    fill: Literal["next_open", "close"] = "next_open"
-    commission: float = Field(0.0, ge=0, le=0.1, description="Fraction of traded value")
-    commission_fixed: float = Field(0.0, ge=0, description="Currency per order")
-    slippage: float = Field(0.0, ge=0, le=0.1, description="Fraction of the price")
-    stop_loss: float | None = Field(None, gt=0, lt=1, description="Fraction of the entry")
-    take_profit: float | None = Field(None, gt=0, le=100, description="Fraction of the entry")
-    size_fraction: float = Field(1.0, gt=0, le=1)
-    initial_cash: float = Field(100_000.0, gt=0)
-    session_token: str
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) or math.isinf(value) else float(value)
 
 
 def _curves(t: np.ndarray, equity: np.ndarray, initial_cash: float
@@ -75,7 +45,7 @@ def _trades_and_markers(t: np.ndarray, trades: np.ndarray) -> tuple[list, list]:
         rows.append({
             "entry_time": int(t[int(entry)]), "exit_time": int(t[int(exit_)]),
             "side": "long" if long else "short", "entry_price": entry_price,
-            "exit_price": exit_price, "units": units, "pnl": pnl, "return": _number(ret),
+            "exit_price": exit_price, "units": units, "pnl": pnl, "return": number_or_null(ret),
         })
         markers.append({"time": int(t[int(entry)]), "position": "belowBar" if long else
                         "aboveBar", "shape": "arrowUp" if long else "arrowDown",
@@ -90,16 +60,13 @@ def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
                  body: BacktestIn) -> dict[str, Any]:
     """Signals, simulation and the answer's body (runs off the event loop)."""
     enter, leave = spec.signals(bars.o, bars.h, bars.l, bars.c, bars.v, **params)
-    equity, trades, metrics = simulate(
-        bars.t, bars.o, bars.h, bars.l, bars.c, enter, leave, DIRECTIONS[body.direction],
-        body.fill == "close", body.commission, body.commission_fixed, body.slippage,
-        body.stop_loss or 0.0, body.take_profit or 0.0, body.size_fraction, body.initial_cash,
-    )
+    equity, trades, metrics = simulate(bars.t, bars.o, bars.h, bars.l, bars.c, enter, leave,
+                                       *body.packed_params())
     rows, markers = _trades_and_markers(bars.t, trades)
     return {
         "strategy": spec.name, "params": params, "symbol": body.symbol.upper(),
         "interval": body.interval, "bars": len(bars),
-        "metrics": {name: _number(value) for name, value in zip(METRICS, metrics, strict=True)},
+        "metrics": metrics_json(metrics),
         "trades": rows, "markers": markers, **_curves(bars.t, equity, body.initial_cash),
     }
 

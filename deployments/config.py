@@ -102,6 +102,26 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data",
         description="Where the embedded Valkey server keeps its files.",
     )
+    optimize_max_combinations: int = Field(
+        default=200_000, ge=1, le=10_000_000,
+        description="Most parameter combinations one optimization job may sweep.",
+    )
+    optimize_max_jobs_per_session: int = Field(
+        default=2, ge=1, le=100,
+        description="Most optimization jobs one session may have queued or running at once.",
+    )
+    optimize_task_cpus: float = Field(
+        default=0.5, gt=0, le=64,
+        description="CPUs each CPU chunk task of an optimization requests (Numba threads = "
+                    "this rounded up).",
+    )
+    optimize_task_gpus: float = Field(
+        default=1.0, gt=0, le=8, description="GPUs each GPU chunk task of an optimization requests."
+    )
+    optimize_chunks_per_slot: int = Field(
+        default=3, ge=1, le=64,
+        description="Chunks per task slot of the cluster: more balance the load, fewer cost less.",
+    )
     retry_after_s: int = Field(
         default=5, ge=1, le=600,
         description="Retry-After seconds sent with 503 answers.",

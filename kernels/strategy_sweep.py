@@ -33,8 +33,28 @@ def sweep_strategy(
     >>> sweep_strategy(rsi.signals, bars, [{"window": 14, "lower": 30.0, "upper": 70.0}],
     ...                params)  # doctest: +SKIP
     """
+    return sweep_segments(signals, bars, combinations, params, [(0, bars[0].size)], chunk,
+                          sweep)[0]
+
+
+def sweep_segments(
+    signals: Callable[..., tuple[np.ndarray, np.ndarray]],
+    bars: tuple[np.ndarray, ...],
+    combinations: Sequence[dict[str, Any]],
+    params: np.ndarray,
+    segments: Sequence[tuple[int, int]],
+    chunk: int = 256,
+    sweep: Sweep = sweep_signals,
+) -> np.ndarray:
+    """Metrics of every combination over each bar range ``[start, end)`` of ``segments``:
+    shape ``(segments, combinations, metrics)``.
+
+    Signals are computed once over all bars and sliced, so a segment's indicators are warmed
+    up by the bars before it (signals must be causal, as every strategy's are); a segment
+    trades as a backtest of only its own bars would.
+    """
     t, o, h, l, c, v = bars
-    rows = []
+    out = np.empty((len(segments), len(combinations), METRIC_COUNT))
     for first in range(0, len(combinations), chunk):
         part = combinations[first:first + chunk]
         enter = np.empty((t.size, len(part)), dtype=np.bool_)
@@ -42,5 +62,8 @@ def sweep_strategy(
         for k, values in enumerate(part):
             enter[:, k], leave[:, k] = checked_signals(*signals(o, h, l, c, v, **values),
                                                        t.size)
-        rows.append(sweep(t, o, h, l, c, enter, leave, params))
-    return np.concatenate(rows) if rows else np.empty((0, METRIC_COUNT))
+        for s, (start, end) in enumerate(segments):
+            out[s, first:first + len(part)] = sweep(
+                t[start:end], o[start:end], h[start:end], l[start:end], c[start:end],
+                enter[start:end], leave[start:end], params)
+    return out
