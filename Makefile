@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # A local cluster started by `make run` uses Ray's token auth; the CLI needs to be told.
 RAY_CLI := RAY_AUTH_MODE=token $(VENV)/bin
 
-.PHONY: run test lint bench status stop install clean
+.PHONY: run test lint bench status stop install clean frontend
 
 # uv (from PyPI) makes a fresh clone's install take seconds; plain pip is the fallback.
 $(STAMP): pyproject.toml
@@ -18,14 +18,31 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The web app: `npm ci` from the committed lock file when it changes, `vite build` into
+# frontend/dist when a source changes (dist/index.html is the stamp).
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+  frontend/index.html frontend/vite.config.js frontend/package.json
+NODE_STAMP := frontend/node_modules/.ci-stamp
+FRONTEND_BUILD := frontend/dist/index.html
+
+$(NODE_STAMP): frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(FRONTEND_BUILD): $(NODE_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run --silent build
+	touch $@
+
+frontend: $(FRONTEND_BUILD)
+
+run: $(STAMP) frontend
 	$(PY) -m deployments.config --check
 	$(VENV)/bin/serve run serve.yaml
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint frontend
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -48,4 +65,4 @@ stop: $(STAMP)
 	$(PY) -m deployments.embedded_redis stop
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output frontend/dist frontend/node_modules

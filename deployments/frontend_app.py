@@ -1,8 +1,10 @@
 """The ``frontend`` Serve application, mounted at ``/``: the single-page app and ``/health``.
 
-Serves the built app from ``frontend/dist`` when it exists, else the plain pages in
-``frontend/public``. ``/health`` works without Redis and reports what is degraded. Starting
-this application also starts the cluster's IQFeed watchdog and feed actors.
+Serves the app built into ``frontend/dist`` (``make frontend``, run by ``make run`` and
+``make test``); a build that appears after the replica started is picked up on the next request.
+Content-hashed files under ``assets/`` are cached for good, the rest revalidated on every load.
+``/health`` works without Redis and reports what is degraded. Starting this application also
+starts the cluster's IQFeed watchdog and feed actors.
 """
 
 
@@ -29,7 +31,7 @@ from deployments.session_store import SessionStore
 
 
 def static_dir(root: Path = PROJECT_ROOT) -> Path:
-    """The built frontend if present, else the plain pages shipped in the repository."""
+    """The built frontend if present, else ``frontend/public`` (the build's static inputs)."""
     built = root / "frontend" / "dist"
     return built if (built / "index.html").is_file() else root / "frontend" / "public"
 
@@ -46,6 +48,13 @@ def resolve_static(root: Path, path: str) -> Path | None:
     except (ValueError, OSError):  # e.g. an embedded NUL byte
         return None
     return candidate
+
+
+def cache_control(root: Path, file: Path) -> str:
+    """Content-hashed build assets never change; everything else is revalidated each load."""
+    if file.parent == root / "assets":
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
 
 
 api = FastAPI(title="Frontend", description="The trader's web app and the platform health report.")
@@ -74,6 +83,7 @@ class FrontendIngress:
         self._redis = make_client(redis_url)
         self._sessions = SessionStore(self._redis, settings.session_timeout_s)
         self._root = static_dir().resolve()
+        self._built = self._root.name == "dist"
         self._watchdog = ensure_iqfeed_watchdog()
         self._feed = ensure_feed_actor()
         self._janitor = ensure_session_janitor(redis_url)
@@ -108,11 +118,14 @@ class FrontendIngress:
     @api.get("/{path:path}", include_in_schema=False)
     async def static(self, path: str) -> FileResponse:
         """A file of the web app; ``/`` is its index page."""
+        if not self._built:  # built after this replica started (e.g. `make frontend`)
+            self._root = static_dir().resolve()
+            self._built = self._root.name == "dist"
         file = resolve_static(self._root, path)
         if file is None:
-            raise HTTPException(404, f"no such page: /{path}")
-        headers = {"Cache-Control": "no-cache"} if file.suffix == ".html" else None
-        return FileResponse(file, headers=headers)
+            hint = "" if self._built else " (the web app is not built: run `make frontend`)"
+            raise HTTPException(404, f"no such page: /{path}{hint}")
+        return FileResponse(file, headers={"Cache-Control": cache_control(self._root, file)})
 
 
 app = FrontendIngress.bind()

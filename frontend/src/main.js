@@ -1,0 +1,178 @@
+// Wiring of the app: chart controls, session, chart data, panels, status bar and the read-only
+// state on ``window.__app`` that the browser tests and the benchmark read.
+import "./style.css";
+
+import { fetchHealth } from "./api.js";
+import { ChartView } from "./chart.js";
+import { ChartData } from "./history.js";
+import { OptimizePanel } from "./optimize.js";
+import { loadPrefs, savePrefs } from "./prefs.js";
+import { Session } from "./session.js";
+import { StrategyPanel } from "./strategy.js";
+import { exchangeDate } from "./time.js";
+import { Toasts } from "./toast.js";
+
+const SYMBOLS = ["SPY", "QQQ", "IWM", "DIA", "AAPL", "MSFT", "AMZN", "GOOG", "META", "NVDA", "TSLA",
+  "AMD", "NFLX", "JPM", "XOM", "INTC", "BAC", "KO", "DIS", "BA"];
+const INTERVALS = ["5s", "15s", "30s", "1m", "2m", "3m", "5m", "10m", "15m", "30m", "1h", "2h", "4h", "1d", "1w"];
+const PRESETS = [["5D", 7], ["1M", 31], ["3M", 92], ["1Y", 365]];
+const HEALTH_MS = 15_000;
+const $ = (id) => document.getElementById(id);
+
+const toasts = new Toasts($("toasts"));
+const session = new Session();
+const view = new ChartView($("chart"), $("legend"));
+const data = new ChartData({ session, view, toasts, onChange: showChartState });
+const strategy = new StrategyPanel({ session, view, data, toasts });
+const optimize = new OptimizePanel({ session, data, strategy, toasts, showTab });
+
+function buildControls() {
+  $("symbols").innerHTML = SYMBOLS.map((s) => `<option value="${s}"></option>`).join("");
+  $("interval").innerHTML = INTERVALS.map((i) => `<option>${i}</option>`).join("");
+  $("presets").innerHTML = PRESETS.map(([label, days]) =>
+    `<button type="button" class="join-item btn btn-sm btn-ghost border-base-300 px-2" data-days="${days}" title="Last ${label}">${label}</button>`).join("");
+  $("presets").addEventListener("click", (event) => {
+    const days = event.target.closest("button")?.dataset.days;
+    if (!days) return;
+    $("start").value = exchangeDate(Number(days));
+    $("end").value = exchangeDate(0);
+    $("chart-form").requestSubmit();
+  });
+  const saved = loadPrefs().chart ?? {};
+  $("symbol").value = saved.symbol ?? "AAPL";
+  $("interval").value = INTERVALS.includes(saved.interval) ? saved.interval : "5m";
+  $("start").value = saved.start ?? exchangeDate(14);
+  $("end").value = saved.end ?? exchangeDate(0);
+  $(saved.rth === false ? "hours-eth" : "hours-rth").checked = true;
+  $("chart-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadChart();
+  });
+  $("interval").addEventListener("change", () => $("chart-form").requestSubmit());
+  for (const radio of document.querySelectorAll("input[name=hours]")) {
+    radio.addEventListener("change", () => $("chart-form").requestSubmit());
+  }
+}
+
+/** The chart the controls describe. */
+function chartSpec() {
+  return {
+    symbol: $("symbol").value.trim().toUpperCase(),
+    interval: $("interval").value,
+    start: $("start").value,
+    end: $("end").value,
+    rth: $("hours-rth").checked,
+  };
+}
+
+function loadChart() {
+  const spec = chartSpec();
+  $("symbol").value = spec.symbol;
+  const missing = ["symbol", "start", "end"].find((field) => !spec[field]);
+  if (missing) {
+    $(missing).focus();
+    toasts.show({ kind: "error", title: "Invalid request", message: `${missing === "symbol" ? "Symbol" : missing === "start" ? "From" : "To"}: required`, key: "chart" });
+    return Promise.resolve(false);
+  }
+  savePrefs({ chart: spec });
+  return data.load(spec);
+}
+
+function showChartState(state) {
+  const loading = state.loading || state.loadingOlder;
+  $("chart-loading").classList.toggle("hidden", !loading);
+  $("chart-loading-text").textContent = state.loading ? `Loading ${state.spec?.symbol ?? ""} ${state.spec?.interval ?? ""}…` : "Loading older bars…";
+  $("load").disabled = state.loading;
+  $("load").querySelector(".loading").classList.toggle("hidden", !state.loading);
+  $("chart").setAttribute("aria-busy", String(loading));
+  const snap = view.snapshot();
+  $("chart-empty").classList.toggle("hidden", snap.bars > 0 || state.loading);
+  if (!state.requestId) return;
+  $("status-bars").textContent = `${snap.bars.toLocaleString("en-US")} of ${state.total.toLocaleString("en-US")} bars`;
+  $("status-history").textContent = state.loadingOlder ? "loading older bars…" : state.hasMore ? "scroll left for older bars" : "all bars loaded";
+  const t = state.timings;
+  $("status-timing").textContent = t.loadMs !== null ? `first candle ${Math.round(t.loadMs)} ms${t.chunkMs !== null ? ` · last chunk ${Math.round(t.chunkMs)} ms` : ""}` : "";
+}
+
+function showTab(name) {
+  for (const tab of ["strategy", "optimize"]) {
+    const on = tab === name;
+    $(`tab-${tab}`).setAttribute("aria-selected", String(on));
+    $(`tab-${tab}`).classList.toggle("tab-active", on);
+    $(`tab-${tab}`).tabIndex = on ? 0 : -1;
+    $(`panel-${tab}`).hidden = !on;
+  }
+  savePrefs({ tab: name });
+}
+
+function buildTabs() {
+  const tabs = ["strategy", "optimize"];
+  for (const name of tabs) {
+    $(`tab-${name}`).addEventListener("click", () => showTab(name));
+    $(`tab-${name}`).addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = tabs[(tabs.indexOf(name) + step + tabs.length) % tabs.length];
+      showTab(next);
+      $(`tab-${next}`).focus();
+    });
+  }
+  showTab(loadPrefs().tab === "optimize" ? "optimize" : "strategy");
+}
+
+function showSession({ state, error }) {
+  const dot = $("session").firstElementChild;
+  const text = $("session").lastElementChild;
+  dot.className = `status ${state === "live" ? "status-success" : "status-error"}`;
+  text.textContent = state === "live" ? `session ${session.token.slice(0, 6)}…` : "session error";
+  $("session").title = state === "live"
+    ? `Session live; heartbeat every minute (last ${new Date(session.lastBeat).toLocaleTimeString()})`
+    : `Session error: ${error?.message ?? ""}`;
+}
+
+async function refreshHealth() {
+  const dot = $("health").firstElementChild;
+  const text = $("health").lastElementChild;
+  try {
+    const h = await fetchHealth();
+    const ok = h.status === "ok";
+    dot.className = `status ${ok ? "status-success" : "status-warning"}`;
+    text.textContent = ok ? "platform ok" : "degraded";
+    const feed = h.iqfeed?.watchdog?.state ?? "unknown";
+    $("health").title = `Redis ${h.redis.reachable ? "reachable" : "unreachable"}, feed ${feed}, ${h.sessions.live ?? "?"} live sessions`;
+  } catch {
+    dot.className = "status status-error";
+    text.textContent = "offline";
+  }
+}
+
+window.__app = Object.freeze({
+  chart: () => view.snapshot(),
+  times: () => view.utc.slice(),
+  data: () => data.state(),
+  session: () => ({ token: session.token, initiations: session.initiations, heartbeats: session.heartbeats }),
+  backtest: () => ({ runs: strategy.runs, running: strategy.running, trades: strategy.lastResult?.trades.length ?? null, metrics: strategy.lastResult ? { ...strategy.lastResult.metrics } : null }),
+  optimize: () => optimize.snapshot(),
+  toasts: () => toasts.shown.map((t) => ({ ...t })),
+  ready: () => ready,
+});
+
+let ready = false;
+
+async function start() {
+  buildControls();
+  buildTabs();
+  session.onChange(showSession);
+  refreshHealth();
+  setInterval(refreshHealth, HEALTH_MS);
+  try {
+    await session.start();
+  } catch (err) {
+    toasts.show({ kind: "error", title: "Cannot start a session", message: err.message, action: { label: "Retry", run: () => window.location.reload() } });
+  }
+  await strategy.init();
+  ready = true;
+  await loadChart();
+}
+
+start();

@@ -1,0 +1,301 @@
+// The Backtest panel: a form built from /strategies (types, bounds, steps, constraints enforced
+// in the browser too), trading settings, and the run's results (markers, equity, drawdown on
+// the chart; metrics and trades in the panel).
+import { fetchStrategies, runBacktest } from "./api.js";
+import { explain } from "./errors.js";
+import { escapeHtml, formatMetric, formatMoney, METRIC_INFO, metricTone } from "./format.js";
+import { loadPrefs, savePrefs } from "./prefs.js";
+import { formatUtcAsExchange } from "./time.js";
+
+// Trading settings: fractions in the API, percentages on screen where that reads better.
+const TRADING = [
+  { name: "direction", label: "Direction", type: "select", options: [["long", "Long only"], ["short", "Short only"], ["both", "Long & short"]], value: "long" },
+  { name: "fill", label: "Fill", type: "select", options: [["next_open", "Next open"], ["close", "Signal close"]], value: "next_open" },
+  { name: "commission", label: "Commission %", pct: true, min: 0, max: 10, step: 0.01, value: 0.05 },
+  { name: "commission_fixed", label: "Fixed fee $", min: 0, step: 0.01, value: 0 },
+  { name: "slippage", label: "Slippage %", pct: true, min: 0, max: 10, step: 0.01, value: 0 },
+  { name: "size_fraction", label: "Position size %", pct: true, min: 0.01, max: 100, step: 1, value: 100 },
+  { name: "stop_loss", label: "Stop loss %", pct: true, min: 0.01, max: 99.99, step: 0.1, optional: true },
+  { name: "take_profit", label: "Take profit %", pct: true, min: 0.01, max: 10000, step: 0.1, optional: true },
+  { name: "initial_cash", label: "Initial cash $", min: 1, step: 1000, value: 100000 },
+];
+
+const OPS = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b, ">=": (a, b) => a >= b };
+
+/** Parse "fast < slow" into {left, op, right}, or null. */
+export function parseConstraint(text) {
+  const match = /^\s*(\w+)\s*(<=|>=|<|>)\s*(\w+)\s*$/.exec(text);
+  return match ? { left: match[1], op: match[2], right: match[3], text } : null;
+}
+
+/** Does ``values`` satisfy every constraint? */
+export const satisfies = (constraints, values) =>
+  constraints.every((c) => !(c.left in values && c.right in values) || OPS[c.op](values[c.left], values[c.right]));
+
+function inputFor(spec, value) {
+  const id = `param-${spec.name}`;
+  const title = escapeHtml(spec.description || spec.name);
+  if (spec.type === "bool") {
+    return `<label class="flex items-center gap-2 text-sm" title="${title}"><input id="${id}" data-param="${spec.name}" type="checkbox" class="toggle toggle-sm" ${value ? "checked" : ""}> ${escapeHtml(spec.name)}</label>`;
+  }
+  if (spec.type === "choice") {
+    const options = spec.choices.map((c) => `<option ${c === value ? "selected" : ""}>${escapeHtml(c)}</option>`).join("");
+    return `<label class="block" title="${title}"><span class="field-label">${escapeHtml(spec.name)}</span><select id="${id}" data-param="${spec.name}" class="select select-sm w-full">${options}</select></label>`;
+  }
+  const step = spec.step ?? (spec.type === "int" ? 1 : "any");
+  const bounds = `${spec.min !== undefined ? `min="${spec.min}"` : ""} ${spec.max !== undefined ? `max="${spec.max}"` : ""}`;
+  const range = spec.min !== undefined || spec.max !== undefined ? ` (${spec.min ?? "…"}–${spec.max ?? "…"})` : "";
+  return `<label class="block" title="${title}${escapeHtml(range)}"><span class="field-label">${escapeHtml(spec.name)}<span class="normal-case opacity-70">${escapeHtml(range)}</span></span><input id="${id}" data-param="${spec.name}" type="number" inputmode="decimal" step="${step}" ${bounds} required value="${value}" class="input input-sm w-full font-mono"></label>`;
+}
+
+export class StrategyPanel {
+  constructor({ session, view, data, toasts }) {
+    this.session = session;
+    this.view = view;
+    this.data = data;
+    this.toasts = toasts;
+    this.strategies = [];
+    this.lastResult = null;
+    this.running = false;
+    this.runs = 0;
+    this.listeners = new Set();
+    this.form = document.getElementById("backtest-form");
+    this.select = document.getElementById("strategy");
+    this.fields = document.getElementById("param-fields");
+    this.button = document.getElementById("run-backtest");
+    this._buildTrading();
+    this.select.addEventListener("change", () => {
+      this._buildParams();
+      savePrefs({ strategy: this.select.value });
+      this._emit();
+    });
+    this.fields.addEventListener("input", (e) => this._onParamInput(e));
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.run();
+    });
+  }
+
+  /** Listen to strategy changes (the optimize panel rebuilds its grid). */
+  onStrategyChange(fn) {
+    this.listeners.add(fn);
+  }
+
+  _emit() {
+    for (const fn of this.listeners) fn(this.current());
+  }
+
+  /** Load the strategy list and build the form. */
+  async init() {
+    try {
+      const answer = await fetchStrategies();
+      this.strategies = answer.strategies.map((s) => ({ ...s, parsed: s.constraints.map(parseConstraint).filter(Boolean) }));
+      if (answer.failed && Object.keys(answer.failed).length) {
+        this.toasts.show({ kind: "warning", title: "Some strategies failed to load", message: Object.keys(answer.failed).join(", ") });
+      }
+    } catch (err) {
+      this.toasts.show({ ...explain(err, "Loading strategies"), action: { label: "Retry", run: () => this.init() } });
+      return;
+    }
+    const saved = loadPrefs().strategy;
+    this.select.innerHTML = this.strategies
+      .map((s) => `<option value="${escapeHtml(s.name)}" ${s.name === saved ? "selected" : ""}>${escapeHtml(s.title)}</option>`)
+      .join("");
+    this._buildParams();
+    this._emit();
+  }
+
+  /** The selected strategy's spec. */
+  current() {
+    return this.strategies.find((s) => s.name === this.select.value) ?? null;
+  }
+
+  _buildParams() {
+    const spec = this.current();
+    if (!spec) return;
+    const saved = loadPrefs().params?.[spec.name] ?? {};
+    document.getElementById("strategy-description").textContent = spec.description;
+    this.fields.innerHTML = spec.params.map((p) => inputFor(p, saved[p.name] ?? p.default)).join("");
+    document.getElementById("constraints").textContent = spec.constraints.length ? `Constraints: ${spec.constraints.join(", ")}` : "";
+    this._validate(false);
+  }
+
+  _buildTrading() {
+    const saved = loadPrefs().trading ?? {};
+    const root = document.getElementById("trading-fields");
+    root.innerHTML = TRADING.map((f) => {
+      const value = saved[f.name] ?? f.value ?? "";
+      if (f.type === "select") {
+        const options = f.options.map(([v, label]) => `<option value="${v}" ${v === value ? "selected" : ""}>${label}</option>`).join("");
+        return `<label class="block"><span class="field-label">${f.label}</span><select data-trading="${f.name}" class="select select-sm w-full">${options}</select></label>`;
+      }
+      const bounds = `${f.min !== undefined ? `min="${f.min}"` : ""} ${f.max !== undefined ? `max="${f.max}"` : ""}`;
+      return `<label class="block"><span class="field-label">${f.label}</span><input data-trading="${f.name}" type="number" step="${f.step}" ${bounds} ${f.optional ? 'placeholder="off"' : "required"} value="${value}" class="input input-sm w-full font-mono"></label>`;
+    }).join("");
+    root.addEventListener("input", (event) => {
+      const input = event.target;
+      this._checkNumber(input);
+      savePrefs({ trading: this._tradingValues(false) });
+    });
+  }
+
+  _checkNumber(input) {
+    // Bounds and steps from the spec, enforced before anything is sent.
+    input.setCustomValidity("");
+    if (input.type !== "number") return true;
+    if (input.value === "" && !input.required) return true;
+    const value = Number(input.value);
+    let message = "";
+    if (input.value === "" || !Number.isFinite(value)) message = "Enter a number";
+    else if (input.min !== "" && value < Number(input.min)) message = `Must be at least ${input.min}`;
+    else if (input.max !== "" && value > Number(input.max)) message = `Must be at most ${input.max}`;
+    else if (input.step === "1" && !Number.isInteger(value)) message = "Must be a whole number";
+    input.setCustomValidity(message);
+    input.classList.toggle("input-error", Boolean(message));
+    input.title = message;
+    return !message;
+  }
+
+  _onParamInput(event) {
+    this._checkNumber(event.target);
+    this._validate(false);
+    const spec = this.current();
+    if (spec) {
+      const prefs = loadPrefs();
+      savePrefs({ params: { ...(prefs.params ?? {}), [spec.name]: this.params(false) } });
+    }
+  }
+
+  /** Parameter values from the form (numbers as numbers). */
+  params(strict = true) {
+    const spec = this.current();
+    const out = {};
+    for (const p of spec?.params ?? []) {
+      const input = this.fields.querySelector(`[data-param="${p.name}"]`);
+      if (!input) continue;
+      if (p.type === "bool") out[p.name] = input.checked;
+      else if (p.type === "choice") out[p.name] = input.value;
+      else out[p.name] = input.value === "" && !strict ? "" : Number(input.value);
+    }
+    return out;
+  }
+
+  /** Put ``params`` into the form (e.g. a row of the optimization results). */
+  setParams(params) {
+    for (const [name, value] of Object.entries(params)) {
+      const input = this.fields.querySelector(`[data-param="${name}"]`);
+      if (!input) continue;
+      if (input.type === "checkbox") input.checked = Boolean(value);
+      else input.value = value;
+      this._checkNumber(input);
+    }
+    this._validate(false);
+  }
+
+  _validate(report) {
+    const spec = this.current();
+    let ok = true;
+    for (const input of this.fields.querySelectorAll("input[type=number]")) ok = this._checkNumber(input) && ok;
+    const values = this.params(false);
+    const broken = (spec?.parsed ?? []).find((c) => !satisfies([c], values));
+    const target = broken ? this.fields.querySelector(`[data-param="${broken.left}"]`) : null;
+    if (target && target.validity.valid) {
+      target.setCustomValidity(`Must satisfy ${broken.text}`);
+      target.classList.add("input-error");
+      ok = false;
+    }
+    if (!ok && report) this.form.reportValidity();
+    return ok;
+  }
+
+  _tradingValues(strict = true) {
+    const out = {};
+    for (const f of TRADING) {
+      const input = document.querySelector(`[data-trading="${f.name}"]`);
+      if (f.type === "select") out[f.name] = input.value;
+      else if (input.value === "") out[f.name] = f.optional || !strict ? null : Number.NaN;
+      else out[f.name] = Number(input.value);
+    }
+    return out;
+  }
+
+  /** The trading settings as the API wants them (fractions). */
+  trading() {
+    const values = this._tradingValues();
+    for (const f of TRADING) {
+      if (f.pct && values[f.name] !== null) values[f.name] = values[f.name] / 100;
+    }
+    return values;
+  }
+
+  /** Validate the whole form, showing the browser's messages; true when it can be sent. */
+  validate() {
+    let ok = this._validate(true);
+    for (const input of document.querySelectorAll("[data-trading]")) ok = this._checkNumber(input) && ok;
+    if (!ok) {
+      const details = document.getElementById("costs");
+      if (document.querySelector("[data-trading]:invalid")) details.open = true;
+      this.form.reportValidity();
+    }
+    return ok;
+  }
+
+  /** Run the backtest of the form over the chart's symbol and range. */
+  async run(params = null) {
+    if (params) this.setParams(params);
+    const spec = this.data.spec;
+    if (!spec) {
+      this.toasts.show({ kind: "info", title: "Load a chart first", message: "The backtest runs over the chart's symbol and range." });
+      return null;
+    }
+    if (!this.validate()) return null;
+    const body = { strategy: this.select.value, params: this.params(), ...spec, ...this.trading() };
+    this.running = true;
+    this._busy(true);
+    try {
+      const result = await this.session.call((token) => runBacktest(token, body));
+      this.lastResult = result;
+      this.runs += 1;
+      this.view.setBacktest(result);
+      this._showResult(result);
+      this.toasts.dismiss("backtest");
+      return result;
+    } catch (err) {
+      this.toasts.show({ ...explain(err, "Backtest"), key: "backtest" });
+      return null;
+    } finally {
+      this.running = false;
+      this._busy(false);
+    }
+  }
+
+  _busy(on) {
+    this.button.disabled = on;
+    this.button.querySelector(".loading").classList.toggle("hidden", !on);
+  }
+
+  _showResult(result) {
+    document.getElementById("backtest-result").classList.remove("hidden");
+    const params = Object.entries(result.params).map(([k, v]) => `${k}=${v}`).join(", ");
+    document.getElementById("backtest-summary").textContent = `${result.symbol} ${result.interval} · ${result.bars.toLocaleString("en-US")} bars · ${params}`;
+    const m = result.metrics;
+    const final = result.equity.v.at(-1);
+    const rows = [["Final equity", formatMoney(final ?? 0), final >= (result.equity.v[0] ?? 0) ? "up" : "down"]];
+    for (const name of Object.keys(METRIC_INFO)) rows.push([METRIC_INFO[name].label, formatMetric(name, m[name]), metricTone(name, m[name])]);
+    document.querySelector("#metrics-table tbody").innerHTML = rows
+      .map(([label, value, tone]) => `<tr><th class="font-normal opacity-75">${label}</th><td class="text-right font-mono ${tone}" data-metric="${escapeHtml(label)}">${value}</td></tr>`)
+      .join("");
+    document.getElementById("trade-count").textContent = String(result.trades.length);
+    const daily = ["1d", "1w"].includes(result.interval);
+    const trades = result.trades.slice(-500).reverse();
+    const body = document.querySelector("#trades-table tbody");
+    body.innerHTML = trades
+      .map((t, i) => `<tr tabindex="0" data-trade="${i}" class="cursor-pointer hover:bg-base-300"><td class="font-mono">${formatUtcAsExchange(t.entry_time, { daily })}</td><td>${t.side}</td><td class="text-right font-mono ${t.return >= 0 ? "up" : "down"}">${t.return === null ? "–" : `${(t.return * 100).toFixed(2)}%`}</td><td class="text-right font-mono ${t.pnl >= 0 ? "up" : "down"}">${formatMoney(t.pnl)}</td></tr>`)
+      .join("");
+    const reveal = (row) => row && this.view.revealTime(trades[Number(row.dataset.trade)].entry_time);
+    body.onclick = (e) => reveal(e.target.closest("tr"));
+    body.onkeydown = (e) => {
+      if (e.key === "Enter") reveal(e.target.closest("tr"));
+    };
+  }
+}
