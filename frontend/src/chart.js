@@ -20,7 +20,8 @@ const TEXT = "#b2b5be";
 const GRID = "#1e2230";
 const LOAD_OLDER_WITHIN_BARS = 80;
 
-const fmtPrice = (x) => (x >= 1000 ? x.toFixed(2) : x >= 1 ? x.toFixed(2) : x.toPrecision(4));
+const decimals = (price) => (Math.abs(price) >= 1 ? 2 : 4);
+const fmtPrice = (x) => x.toFixed(decimals(x));
 const fmtVolume = (v) =>
   v >= 1e9 ? `${(v / 1e9).toFixed(2)}B` : v >= 1e6 ? `${(v / 1e6).toFixed(2)}M`
     : v >= 1e3 ? `${(v / 1e3).toFixed(1)}K` : String(Math.round(v));
@@ -70,7 +71,6 @@ export class ChartView {
       timeScale: { borderColor: "#2a2e39", rightOffset: 6, barSpacing: 7, minBarSpacing: 0.05 },
       localization: {
         timeFormatter: (time) => formatDisplayTime(time, this.meta),
-        priceFormatter: fmtPrice,
       },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {
@@ -81,7 +81,7 @@ export class ChartView {
       priceFormat: { type: "volume" }, priceLineVisible: false, lastValueVisible: false,
     }, 1);
     this.chart.panes()[0].setStretchFactor(4);
-    this.chart.panes()[1].setStretchFactor(1);
+    this.chart.panes()[1].setStretchFactor(0.9);
     this.markers = createSeriesMarkers(this.candles, []);
     this.watermark = createTextWatermark(this.chart.panes()[0], {
       horzAlign: "center", vertAlign: "center", lines: [],
@@ -207,9 +207,9 @@ export class ChartView {
     this.drawdown.setData(curve(result.drawdown, 100));
     const panes = this.chart.panes();
     panes[0].setStretchFactor(4);
-    panes[1].setStretchFactor(0.9);
-    panes[2]?.setStretchFactor(1.6);
-    panes[3]?.setStretchFactor(1);
+    panes[1].setStretchFactor(0.8);
+    panes[2]?.setStretchFactor(1.5);
+    panes[3]?.setStretchFactor(1.1);
   }
 
   /** Remove markers and the equity and drawdown panes. */
@@ -309,7 +309,7 @@ export class ChartView {
       ` <span class="opacity-60">${esc(this.meta.interval)} · ${formatDisplayTime(bar.time, this.meta)} ET</span></div>` +
       `<div>O <span class="${cls}">${fmtPrice(bar.open)}</span> H <span class="${cls}">${fmtPrice(bar.high)}</span>` +
       ` L <span class="${cls}">${fmtPrice(bar.low)}</span> C <span class="${cls}">${fmtPrice(bar.close)}</span>` +
-      ` <span class="${cls}">${sign}${fmtPrice(change)} (${sign}${pct.toFixed(2)}%)</span>` +
+      ` <span class="${cls}">${sign}${change.toFixed(decimals(bar.close))} (${sign}${pct.toFixed(2)}%)</span>` +
       ` V <span class="opacity-80">${fmtVolume(this.volumeData[i].value)}</span></div>`;
   }
 

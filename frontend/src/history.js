@@ -40,6 +40,7 @@ export class ChartData {
     this.generation = 0;
     this.requested = new Set();
     this.chunkLog = [];
+    this.prepends = [];
     this.reloads = 0;
     this.retries = 0;
     this.errors = [];
@@ -67,6 +68,7 @@ export class ChartData {
       this.hasMore = payload.has_more;
       this.requested = new Set();
       this.chunkLog = [];
+      this.prepends = [];
       this.view.setBars(payload, displayTimes(payload), {
         symbol: payload.symbol, interval: payload.interval, rth: payload.rth,
         ...intervalMeta(payload.interval),
@@ -111,9 +113,11 @@ export class ChartData {
       const payload = await fetchChunk(token, requestId, before, CHUNK_BARS, this._abort?.signal);
       if (generation !== this.generation) return false;
       const fetched = performance.now();
-      this.view.prependBars(payload, displayTimes(payload));
+      const shownBefore = this._visible();
+      const added = this.view.prependBars(payload, displayTimes(payload));
       this.hasMore = payload.has_more;
       await nextPaint();
+      this.prepends.push({ before, added, shownBefore, shownAfter: this._visible() });
       const painted = performance.now();
       this.timings = { ...this.timings, chunkMs: painted - started, chunkRenderMs: painted - fetched };
       return true;
@@ -138,6 +142,12 @@ export class ChartData {
         this.load(this.spec, { reason: reload });
       }
     }
+  }
+
+  _visible() {
+    // The first and last bar on screen (display times): a prepend must not move them.
+    const snap = this.view.snapshot();
+    return [snap.visibleFrom, snap.visibleTo];
   }
 
   _fail(err, what, retryFn, attempt) {
@@ -172,6 +182,7 @@ export class ChartData {
       loading: this.loading,
       loadingOlder: this.loadingOlder,
       chunkRequests: this.chunkLog.slice(),
+      prepends: this.prepends.map((p) => ({ ...p })),
       reloads: this.reloads,
       retries: this.retries,
       errors: this.errors.slice(),

@@ -312,6 +312,8 @@ export class OptimizePanel {
       this.toasts.show({ kind: "error", title: "Optimization failed", message: status.error ?? "unknown error", key: "optimize" });
     } else if (status.status === "cancelled") {
       this.toasts.show({ kind: "info", title: "Optimization cancelled", key: "optimize" });
+    } else if (status.status !== "succeeded") {
+      this.toasts.show({ kind: "error", title: "Optimization lost", message: status.error ?? status.status, key: "optimize" });
     }
     this.job = null;
   }
@@ -324,6 +326,7 @@ export class OptimizePanel {
       const status = await cancelOptimization(token, id);
       if (TERMINAL.has(status.status)) this._finish(status);
     } catch (err) {
+      if (err instanceof ApiError && err.status === 409) return; // it finished first: the stream says how
       this.toasts.show({ ...explain(err, "Cancelling"), key: "optimize" });
     }
   }

@@ -40,12 +40,12 @@ function inputFor(spec, value) {
   }
   if (spec.type === "choice") {
     const options = spec.choices.map((c) => `<option ${c === value ? "selected" : ""}>${escapeHtml(c)}</option>`).join("");
-    return `<label class="block" title="${title}"><span class="field-label">${escapeHtml(spec.name)}</span><select id="${id}" data-param="${spec.name}" class="select select-sm w-full">${options}</select></label>`;
+    return `<div title="${title}"><label for="${id}" class="field-label">${escapeHtml(spec.name)}</label><select id="${id}" data-param="${spec.name}" class="select select-sm w-full">${options}</select></div>`;
   }
   const step = spec.step ?? (spec.type === "int" ? 1 : "any");
   const bounds = `${spec.min !== undefined ? `min="${spec.min}"` : ""} ${spec.max !== undefined ? `max="${spec.max}"` : ""}`;
   const range = spec.min !== undefined || spec.max !== undefined ? ` (${spec.min ?? "…"}–${spec.max ?? "…"})` : "";
-  return `<label class="block" title="${title}${escapeHtml(range)}"><span class="field-label">${escapeHtml(spec.name)}<span class="normal-case opacity-70">${escapeHtml(range)}</span></span><input id="${id}" data-param="${spec.name}" type="number" inputmode="decimal" step="${step}" ${bounds} required value="${value}" class="input input-sm w-full font-mono"></label>`;
+  return `<div title="${title}${escapeHtml(range)}"><label for="${id}" class="field-label">${escapeHtml(spec.name)}<span class="normal-case opacity-70">${escapeHtml(range)}</span></label><input id="${id}" data-param="${spec.name}" type="number" inputmode="decimal" step="${step}" ${bounds} required value="${value}" class="input input-sm w-full font-mono"></div>`;
 }
 
 export class StrategyPanel {
@@ -127,10 +127,10 @@ export class StrategyPanel {
       const value = saved[f.name] ?? f.value ?? "";
       if (f.type === "select") {
         const options = f.options.map(([v, label]) => `<option value="${v}" ${v === value ? "selected" : ""}>${label}</option>`).join("");
-        return `<label class="block"><span class="field-label">${f.label}</span><select data-trading="${f.name}" class="select select-sm w-full">${options}</select></label>`;
+        return `<div><label for="trading-${f.name}" class="field-label">${f.label}</label><select id="trading-${f.name}" data-trading="${f.name}" class="select select-sm w-full">${options}</select></div>`;
       }
       const bounds = `${f.min !== undefined ? `min="${f.min}"` : ""} ${f.max !== undefined ? `max="${f.max}"` : ""}`;
-      return `<label class="block"><span class="field-label">${f.label}</span><input data-trading="${f.name}" type="number" step="${f.step}" ${bounds} ${f.optional ? 'placeholder="off"' : "required"} value="${value}" class="input input-sm w-full font-mono"></label>`;
+      return `<div><label for="trading-${f.name}" class="field-label">${f.label}</label><input id="trading-${f.name}" data-trading="${f.name}" type="number" step="${f.step}" ${bounds} ${f.optional ? 'placeholder="off"' : "required"} value="${value}" class="input input-sm w-full font-mono"></div>`;
     }).join("");
     root.addEventListener("input", (event) => {
       const input = event.target;

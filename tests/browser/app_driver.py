@@ -1,0 +1,52 @@
+"""What a trader does in the web app, as Playwright steps, and the app's read-only state.
+
+The app exposes ``window.__app`` (chart, data, session, backtest, optimize, toasts snapshots);
+these helpers read it and wait on it, never on time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page
+
+WAIT_MS = 120_000
+
+
+def state(page: Page, part: str) -> Any:
+    """The snapshot ``window.__app[part]()`` (chart, data, session, backtest, optimize, ...)."""
+    return page.evaluate(f"window.__app.{part}()")
+
+
+def fill_chart_form(page: Page, symbol: str, interval: str, start: str, end: str,
+                    rth: bool = True) -> None:
+    """Set the chart controls (a changed interval or hours setting reloads, as for a trader)."""
+    page.get_by_label("Symbol", exact=True).fill(symbol)
+    page.get_by_label("From", exact=True).fill(start)
+    page.get_by_label("To", exact=True).fill(end)
+    page.get_by_label("Interval", exact=True).select_option(interval)
+    page.get_by_role("radio", name="Regular" if rth else "Extended").check()
+    page.wait_for_function("!window.__app.data().loading", timeout=WAIT_MS)
+
+
+def submit_and_wait(page: Page) -> dict[str, Any]:
+    """Press Load and wait until that load has finished (bars shown or an error); its state."""
+    before = len(state(page, "toasts")), state(page, "chart")["renders"]
+    page.get_by_role("button", name="Load", exact=True).click()
+    page.wait_for_function(
+        """([toasts, renders]) => {
+            const d = window.__app.data();
+            return !d.loading && (window.__app.chart().renders > renders
+                                  || window.__app.toasts().length > toasts);
+        }""",
+        arg=list(before), timeout=WAIT_MS,
+    )
+    return state(page, "data")
+
+
+def load_chart(page: Page, symbol: str, interval: str, start: str, end: str,
+               rth: bool = True) -> dict[str, Any]:
+    """Fill the chart controls, press Load and wait for the bars; the data state."""
+    page.wait_for_function("!window.__app.data().loading", timeout=WAIT_MS)
+    fill_chart_form(page, symbol, interval, start, end, rth)
+    return submit_and_wait(page)

@@ -1,0 +1,71 @@
+"""The Optimize panel in chromium: live combination count, progress, top table and heatmap."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.app_driver import WAIT_MS, load_chart, state
+from tests.browser.conftest import screenshot
+from tests.feed_expectations import trading_days_back
+
+
+def _set_range(page: Page, name: str, low: int, high: int, step: int) -> None:
+    for key, value in (("min", low), ("max", high), ("step", step)):
+        page.get_by_label(f"{name} {key}", exact=True).fill(str(value))
+
+
+def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
+    days = trading_days_back(3, skip=150)
+    load_chart(page, "TSLA", "5m", str(days[0]), str(days[-1]))
+    page.get_by_label("Strategy", exact=True).select_option("sma_cross")
+    page.get_by_role("tab", name="Optimize").click()
+    _set_range(page, "fast", 4, 12, 2)    # 5 values
+    _set_range(page, "slow", 10, 30, 5)   # 5 values; fast < slow drops (10, 10) and (12, 10)
+    expect(page.locator("#combinations")).to_have_text("23 of 25")
+    page.get_by_label("Objective", exact=True).select_option("total_return")
+    page.get_by_role("button", name="Optimize", exact=True).click()
+    expect(page.get_by_role("progressbar", name="Optimization progress")).to_be_visible()
+    expect(page.locator("#opt-status")).to_contain_text("/ 23")
+    screenshot(page, "optimize-progress")
+    page.wait_for_function("window.__app.optimize().status === 'succeeded' "
+                           "&& window.__app.optimize().heatmap", timeout=WAIT_MS)
+    snap = state(page, "optimize")
+    assert snap["progress"]["done"] == snap["progress"]["total"] == 23
+    assert snap["top"] > 0
+    assert snap["heatmap"] == {"x": "fast", "y": "slow", "columns": 5, "rows": 5, "filled": 23,
+                               "renders": snap["heatmap"]["renders"]}
+    assert snap["heatmap"]["renders"] >= 1
+    expect(page.locator("#opt-bar")).to_have_attribute("value", "23")
+    screenshot(page, "optimize-result")
+
+    # The best row runs that backtest on the chart.
+    best = page.locator("#top-table tbody tr").first
+    fast, slow = (int(best.locator("td").nth(i).inner_text()) for i in (1, 2))
+    best.click()
+    page.wait_for_function("window.__app.backtest().runs === 1 && !window.__app.backtest().running",
+                           timeout=WAIT_MS)
+    expect(page.locator("#backtest-summary")).to_contain_text(f"fast={fast}, slow={slow}")
+    assert state(page, "chart")["equityPoints"] > 0
+    screenshot(page, "optimize-backtest-of-best")
+
+
+def test_grid_bounds_and_walk_forward_options(page: Page):
+    days = trading_days_back(10, skip=150)
+    load_chart(page, "KO", "15m", str(days[0]), str(days[-1]))
+    page.get_by_label("Strategy", exact=True).select_option("sma_cross")
+    page.get_by_role("tab", name="Optimize").click()
+    page.get_by_label("fast min", exact=True).fill("1")  # the spec's min is 2
+    expect(page.locator("#combinations")).to_have_text("–")
+    assert page.get_by_label("fast min", exact=True).evaluate("(el) => el.validationMessage") \
+        == "fast must be at least 2"
+    _set_range(page, "fast", 5, 10, 5)
+    _set_range(page, "slow", 20, 40, 20)
+    expect(page.locator("#combinations")).to_have_text("4")
+    page.get_by_label("Walk-forward").check()
+    page.get_by_label("Splits", exact=True).fill("2")
+    page.get_by_role("button", name="Optimize", exact=True).click()
+    page.wait_for_function("window.__app.optimize().status === 'succeeded' "
+                           "&& window.__app.optimize().heatmap", timeout=WAIT_MS)
+    assert state(page, "optimize")["walkForward"] == 2
+    expect(page.locator("#wf-table tbody tr")).to_have_count(2)
+    screenshot(page, "optimize-walk-forward")
