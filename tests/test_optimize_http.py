@@ -1,0 +1,299 @@
+"""/optimize over real HTTP: jobs on the test's Ray cluster, state in the real Redis.
+
+The swept metrics are checked against the kernels run here on the bars the simulator serves,
+and the best row against POST /backtest for the same parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+import ray
+from ray.util.state import list_actors, list_tasks
+
+from deployments import PLATFORM_NAMESPACE
+from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
+from deployments.optimize_result import walk_forward_segments
+from deployments.optimize_scheduler import ACTOR_NAME as SCHEDULER
+from kernels.backtest import METRICS, pack_params, sweep_signals
+from kernels.strategy_sweep import sweep_segments
+from strategies.sma_cross import signals
+from tests.feed_expectations import expected_bars, trading_days_back
+from tests.polling import wait_for
+from tests.session_calls import initiate
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+@pytest.fixture
+def token(http) -> str:
+    """A fresh session for each test (the test sessions time out after a minute)."""
+    return initiate(http)
+
+
+@pytest.fixture(scope="module")
+def feed_ready(platform) -> None:
+    """The watchdog has the simulator up."""
+    watchdog = ray.get_actor(WATCHDOG, namespace=PLATFORM_NAMESPACE)
+    assert wait_for(lambda: ray.get(watchdog.status.remote())["state"] == "connected", 60)
+
+
+def _body(token: str, days: int = 3, interval: str = "5m", **overrides) -> dict:
+    span = trading_days_back(days, skip=10)
+    return {"strategy": "sma_cross", "grid": {"fast": {"min": 3, "max": 9, "step": 2},
+                                              "slow": [12, 20, 30]},
+            "symbol": "TSLA", "interval": interval, "start": str(span[0]),
+            "end": str(span[-1]), "commission": 0.0005, "session_token": token, **overrides}
+
+
+def _big_body(token: str) -> dict:
+    """A job whose chunk tasks run for seconds on this machine: 1-minute bars, ~12k pairs."""
+    return _body(token, days=20, interval="1m", rth=False,
+                 grid={"fast": {"min": 2, "max": 80, "step": 1},
+                       "slow": {"min": 81, "max": 240, "step": 1}})
+
+
+def _local_bars(days: int = 3, interval_s: int = 300) -> tuple[np.ndarray, ...]:
+    frames = [expected_bars("TSLA", d, interval_s, regular_hours=True)
+              for d in trading_days_back(days, skip=10)]
+    t = np.concatenate([f.t.to_numpy() for f in frames])
+    o, h, l, c, v = (np.concatenate([f[k].to_numpy() for f in frames]).astype(np.float64)
+                     for k in ("o", "h", "l", "c", "v"))
+    return t, o, h, l, c, v
+
+
+def _submit(http: httpx.Client, body: dict) -> str:
+    answer = http.post("/optimize/", json=body, timeout=120)
+    assert answer.status_code == 202, answer.text
+    return answer.json()["job_id"]
+
+
+def _job(http: httpx.Client, job_id: str, token: str) -> dict:
+    answer = http.get(f"/optimize/{job_id}", params={"session_token": token})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _finish(http: httpx.Client, job_id: str, token: str, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = _job(http, job_id, token)
+        if job["status"] in FINAL:
+            return job
+        http.post("/utils/session/heartbeat", json={"session_token": token})
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s}s: {job}")
+
+
+def _state_address() -> str:
+    """This test session's cluster (another Ray instance may run on the machine)."""
+    return ray.get_runtime_context().gcs_address
+
+
+def _chunk_tasks(job_id: str, state: str | None = None) -> list:
+    filters = [("name", "!=", f"optimize:{job_id}")]
+    if state:
+        filters.append(("state", "=", state))
+    return [task for task in list_tasks(address=_state_address(), filters=filters,
+                                             detail=True, limit=10_000)
+            if task.name.startswith(f"optimize:{job_id}:chunk-")]
+
+
+def test_job_sweeps_the_grid_and_its_best_equals_backtest(http, token, feed_ready):
+    job_id = _submit(http, _body(token))
+    job = _finish(http, job_id, token)
+    assert job["status"] == "succeeded", job
+    result = job["result"]
+    combos = [(f, s) for f in (3, 5, 7, 9) for s in (12, 20, 30)]
+    assert job["progress"] == {"done": len(combos), "total": len(combos)}
+    assert job["device"] == "cpu" and result["placement"]["device"] == "cpu"
+
+    t, o, h, l, c, v = _local_bars()
+    expected = sweep_segments(signals, (t, o, h, l, c, v),
+                              [{"fast": f, "slow": s} for f, s in combos],
+                              pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0),
+                              [(0, t.size)], sweep=sweep_signals)[0]
+    surface = result["surface"]
+    assert surface["names"] == ["fast", "slow"]
+    assert surface["axes"] == {"fast": [3, 5, 7, 9], "slow": [12, 20, 30]}
+    got = {(surface["axes"]["fast"][i], surface["axes"]["slow"][j]): value
+           for (i, j), value in zip(surface["index"], surface["objective"], strict=True)}
+    sharpe = METRICS.index("sharpe")
+    for k, pair in enumerate(combos):
+        assert got[pair] == pytest.approx(expected[k, sharpe], rel=1e-9)
+
+    ranked = [row["metrics"]["sharpe"] for row in result["top"]]
+    assert ranked == sorted(ranked, reverse=True) and len(ranked) == len(combos)
+    best = result["best"]
+    assert best == {"params": result["top"][0]["params"], "metrics": result["top"][0]["metrics"]}
+    assert best["metrics"]["sharpe"] == pytest.approx(expected[:, sharpe].max(), rel=1e-12)
+
+    backtest = http.post("/backtest/", json={
+        **{k: v for k, v in _body(token).items() if k != "grid"}, "params": best["params"]},
+        timeout=120)
+    assert backtest.status_code == 200, backtest.text
+    assert backtest.json()["metrics"] == best["metrics"]
+
+
+def test_walk_forward_picks_in_sample_and_scores_out_of_sample(http, token, feed_ready):
+    body = _body(token, walk_forward={"splits": 3, "oos_fraction": 0.25}, objective="total_return")
+    job = _finish(http, _submit(http, body), token)
+    assert job["status"] == "succeeded", job
+    splits = job["result"]["walk_forward"]
+    assert [s["split"] for s in splits] == [1, 2, 3]
+
+    bars = _local_bars()
+    t = bars[0]
+    combos = [{"fast": f, "slow": s} for f in (3, 5, 7, 9) for s in (12, 20, 30)]
+    params = pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0)
+    windows = walk_forward_segments(t.size, 3, 0.25)
+    column = METRICS.index("total_return")
+    for split, (inside, outside) in zip(splits, windows, strict=True):
+        in_sample = sweep_segments(signals, bars, combos, params, [inside],
+                                   sweep=sweep_signals)[0]
+        best = int(np.argmax(in_sample[:, column]))
+        assert split["params"] == combos[best]
+        assert split["in_sample"] == {"start": int(t[inside[0]]), "end": int(t[inside[1] - 1]),
+                                      "bars": inside[1] - inside[0]}
+        assert split["out_of_sample"]["start"] == int(t[outside[0]])
+        scored = sweep_segments(signals, bars, [combos[best]], params, [outside],
+                                sweep=sweep_signals)[0, 0]
+        assert split["out_of_sample_metrics"]["total_return"] == pytest.approx(
+            scored[column], rel=1e-12)
+
+
+def test_events_stream_progress_then_end(http, token, feed_ready):
+    job_id = _submit(http, _body(token, grid={"fast": {"min": 2, "max": 40, "step": 1},
+                                              "slow": {"min": 41, "max": 100, "step": 1}}))
+    events = []
+    with http.stream("GET", f"/optimize/{job_id}/events", params={"session_token": token},
+                     timeout=180) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, orjson.loads(line[6:])))
+    assert events[-1][0] == "end" and events[-1][1]["status"] == "succeeded"
+    progress = [data for name, data in events if name == "progress"]
+    done = [data["done"] for data in progress]
+    assert done == sorted(done) and done[-1] == progress[-1]["total"] == 39 * 60
+    assert _job(http, job_id, token)["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(("grid", "field", "says"), [
+    ({"fast": [3, 5], "width": [1, 2]}, "grid.width", "unknown parameter"),
+    ({"fast": {"min": 3, "max": 9, "step": 0}}, "grid.fast.step", "greater than 0"),
+    ({"fast": {"min": 9, "max": 3, "step": 1}}, "grid.fast.max", ">= min"),
+    ({"fast": {"min": 3, "max": 9}}, "grid.fast.step", "finite number"),
+    ({"fast": [1, 5]}, "grid.fast", ">= 2"),
+    ({"fast": [2.5]}, "grid.fast", "whole number"),
+    ({"fast": []}, "grid.fast", "at least one"),
+    ({"fast": "5"}, "grid.fast", "list of values"),
+    ({"fast": [40, 50], "slow": [20, 30]}, "grid", "fast < slow"),
+    ({}, "grid", "at least one parameter"),
+    ({"fast": {"min": 2, "max": 500, "step": 1}, "slow": {"min": 3, "max": 2000, "step": 1}},
+     "grid", "997002 combinations"),
+])
+def test_invalid_grids_are_refused_naming_the_field(http, token, grid, field, says):
+    answer = http.post("/optimize/", json=_body(token, grid=grid))
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"][0]
+    assert detail["field"] == field and says in detail["message"], detail
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"objective": "luck"}, "objective"),
+    ({"strategy": "astrology"}, "strategy"),
+    ({"top_n": 0}, "top_n"),
+    ({"walk_forward": {"splits": 30, "oos_fraction": 0.1}, "interval": "1h"},
+     "walk_forward.splits"),
+    ({"walk_forward": {"splits": 2, "oos_fraction": 1.5}}, "walk_forward.oos_fraction"),
+    ({"params": {"fast": 3}}, "params"),
+    ({"interval": "7 parsecs"}, "interval"),
+])
+def test_invalid_requests_are_refused_naming_the_field(http, token, feed_ready, overrides,
+                                                        field):
+    answer = http.post("/optimize/", json=_body(token, **overrides), timeout=60)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["field"] == field
+
+
+def test_cancel_stops_the_chunk_tasks(http, token, feed_ready):
+    job_id = _submit(http, _big_body(token))
+    assert wait_for(lambda: _chunk_tasks(job_id, "RUNNING"), 120)
+    answer = http.delete(f"/optimize/{job_id}", params={"session_token": token})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "cancelled"
+    assert wait_for(lambda: not _chunk_tasks(job_id, "RUNNING")
+                    and not _chunk_tasks(job_id, "PENDING_NODE_ASSIGNMENT"), 60)
+    job = _job(http, job_id, token)
+    assert job["status"] == "cancelled" and job["result"] is None
+    assert job["progress"]["done"] < job["progress"]["total"]
+    again = http.delete(f"/optimize/{job_id}", params={"session_token": token})
+    assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+
+
+def test_a_session_may_run_two_jobs_at_once(http, token, feed_ready):
+    first, second = (_submit(http, _big_body(token)) for _ in range(2))
+    third = http.post("/optimize/", json=_big_body(token), timeout=60)
+    assert third.status_code == 429, third.text
+    assert "at most 2" in third.json()["detail"] and third.headers["Retry-After"]
+    other = initiate(http)
+    other_job = _submit(http, _body(other))  # the limit is per session
+    for job_id in (first, second):
+        http.delete(f"/optimize/{job_id}", params={"session_token": token})
+    assert _submit(http, _body(token))
+    assert _finish(http, other_job, other)["status"] == "succeeded"
+
+
+def test_unknown_and_other_sessions_jobs_are_404(http, token, feed_ready):
+    job_id = _submit(http, _body(token))
+    stranger = initiate(http)
+    for path in (f"/optimize/{job_id}", f"/optimize/{job_id}/events"):
+        assert http.get(path, params={"session_token": stranger}).status_code == 404
+    assert http.delete(f"/optimize/{job_id}", params={"session_token": stranger}
+                       ).status_code == 404
+    for unknown in ("0123456789abcdef", "not-a-job", "..%2F..%2Fetc"):
+        answer = http.get(f"/optimize/{unknown}", params={"session_token": token})
+        assert answer.status_code == 404, answer.text
+    assert http.get(f"/optimize/{job_id}", params={"session_token": "x" * 43}).status_code == 401
+    assert http.get(f"/optimize/{job_id}", params={"session_token": "short"}).status_code == 422
+    assert _finish(http, job_id, token)["status"] == "succeeded"  # the owner still sees it
+
+
+def test_a_killed_chunk_worker_is_retried_and_the_result_is_the_same(http, token, feed_ready):
+    body = _big_body(token)
+    job_id = _submit(http, body)
+    assert wait_for(lambda: _chunk_tasks(job_id, "RUNNING"), 120)
+    victim = _chunk_tasks(job_id, "RUNNING")[0]
+    os.kill(victim.worker_pid, signal.SIGKILL)
+    killed = _finish(http, job_id, token)
+    assert killed["status"] == "succeeded", killed
+    attempts = [t for t in _chunk_tasks(job_id) if t.name == victim.name]
+    assert max(t.attempt_number for t in attempts) >= 1
+
+    again = _finish(http, _submit(http, body), token)
+    assert again["status"] == "succeeded"
+    assert killed["result"]["surface"] == again["result"]["surface"]
+    assert killed["result"]["top"] == again["result"]["top"]
+
+
+def test_jobs_are_named_in_the_dashboard(http, token, feed_ready):
+    job_id = _submit(http, _body(token))
+    assert _finish(http, job_id, token)["status"] == "succeeded"
+    # Task events reach the GCS in batches: wait for them.
+    assert wait_for(lambda: list_tasks(address=_state_address(),
+                                       filters=[("name", "=", f"optimize:{job_id}")]), 30)
+    assert wait_for(lambda: _chunk_tasks(job_id), 30)
+    actors = list_actors(address=_state_address(),
+                         filters=[("name", "=", SCHEDULER), ("state", "=", "ALIVE")])
+    assert len(actors) == 1
