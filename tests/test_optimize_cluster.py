@@ -1,0 +1,54 @@
+"""Optimization sweeps on a simulated multi-node cluster (``ray.cluster_utils.Cluster``).
+
+Runs :mod:`tests.multinode_sweep` in its own process (one Ray cluster per process): with a
+node advertising a GPU the chunk tasks land there and run the CUDA kernel (Numba's CUDA
+simulator); without it they run the CPU kernel elsewhere; the metrics are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deployments.config import PROJECT_ROOT
+from kernels.backtest import METRICS
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict:
+    """The two sweeps' report."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    result = subprocess.run([sys.executable, "-m", "tests.multinode_sweep"], cwd=PROJECT_ROOT,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_with_a_gpu_node_the_chunks_run_cuda_there(runs):
+    gpu = runs["with_gpu"]
+    assert gpu["device"] == "gpu"
+    assert len(gpu["ran"]) > 1
+    assert {chunk["node_id"] for chunk in gpu["ran"]} == {runs["gpu_node"]}
+    assert all(chunk["device"] == "gpu" and chunk["cuda_simulator"] for chunk in gpu["ran"])
+    assert gpu["task_nodes"] == [runs["gpu_node"]]  # as the state API saw them
+
+
+def test_without_gpus_the_chunks_run_the_cpu_kernel_elsewhere(runs):
+    cpu = runs["cpu_only"]
+    assert cpu["device"] == "cpu"
+    assert all(chunk["device"] == "cpu" for chunk in cpu["ran"])
+    assert runs["gpu_node"] not in {chunk["node_id"] for chunk in cpu["ran"]}
+    assert cpu["task_nodes"] and runs["gpu_node"] not in cpu["task_nodes"]
+
+
+def test_gpu_and_cpu_results_are_the_same(runs):
+    gpu = np.array(runs["with_gpu"]["metrics"], dtype=np.float64)
+    cpu = np.array(runs["cpu_only"]["metrics"], dtype=np.float64)
+    assert gpu.shape == cpu.shape == (2, 40, len(METRICS))
+    assert (cpu[0, :, METRICS.index("num_trades")] > 0).all()
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12, equal_nan=True)
