@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench.resample", "bench.sweep", "bench.feed", "bench.api", "bench.sessions"]
+BENCHMARKS = ["bench.resample", "bench.sweep", "bench.feed", "bench.api", "bench.sessions",
+              "bench.frontend"]
 
 
 def main() -> int:

@@ -54,6 +54,7 @@ export class ChartView {
     this.legend = legend;
     this.onNearOldest = onNearOldest ?? (() => {});
     this.meta = { symbol: "", interval: "", daily: false, seconds: false };
+    this.renders = 0;
     this._reset();
     this.chart = createChart(container, {
       autoSize: true,
@@ -101,7 +102,6 @@ export class ChartView {
     this.allMarkers = [];
     this.shownMarkers = 0;
     this.overlapsDropped = 0;
-    this.renders = 0;
   }
 
   /** Replace everything with a fresh chart's newest bars. */
@@ -331,6 +331,7 @@ export class ChartView {
       renders: this.renders,
       visibleFrom: visible?.from ?? null,
       visibleTo: visible?.to ?? null,
+      visibleSlots: range ? Math.round((range.to - range.from) * 1000) / 1000 : null,
       barsBefore: visible?.barsBefore ?? null,
       legend: this.legend.textContent,
     };

@@ -31,7 +31,8 @@ export class ChartData {
     this.view = view;
     this.toasts = toasts;
     this.onChange = onChange ?? (() => {});
-    this.spec = null;
+    this.spec = null; // the chart on screen
+    this.pending = null; // the chart being loaded
     this.requestId = null;
     this.total = 0;
     this.hasMore = false;
@@ -55,7 +56,7 @@ export class ChartData {
     this._abort?.abort();
     this._abort = new AbortController();
     const { signal } = this._abort;
-    this.spec = { ...spec };
+    this.pending = { ...spec };
     this.loading = true;
     this.onChange(this.state());
     const started = performance.now();
@@ -63,6 +64,7 @@ export class ChartData {
       const payload = await this.session.call((token) => fetchHistorical(token, spec, signal));
       if (generation !== this.generation) return false;
       const fetched = performance.now();
+      this.spec = { ...spec };
       this.requestId = payload.request_id;
       this.total = payload.total;
       this.hasMore = payload.has_more;
@@ -145,9 +147,10 @@ export class ChartData {
   }
 
   _visible() {
-    // The first and last bar on screen (display times): a prepend must not move them.
+    // The newest bar on screen and how many bar slots the screen shows: a prepend must change
+    // neither (older bars may only fill blank space at the left edge).
     const snap = this.view.snapshot();
-    return [snap.visibleFrom, snap.visibleTo];
+    return { newest: snap.visibleTo, slots: snap.visibleSlots };
   }
 
   _fail(err, what, retryFn, attempt) {
@@ -176,6 +179,7 @@ export class ChartData {
   state() {
     return {
       spec: this.spec ? { ...this.spec } : null,
+      pending: this.loading && this.pending ? { ...this.pending } : null,
       requestId: this.requestId,
       total: this.total,
       hasMore: this.hasMore,

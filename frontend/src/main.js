@@ -81,7 +81,7 @@ function loadChart() {
 function showChartState(state) {
   const loading = state.loading || state.loadingOlder;
   $("chart-loading").classList.toggle("hidden", !loading);
-  $("chart-loading-text").textContent = state.loading ? `Loading ${state.spec?.symbol ?? ""} ${state.spec?.interval ?? ""}…` : "Loading older bars…";
+  $("chart-loading-text").textContent = state.loading ? `Loading ${state.pending?.symbol ?? ""} ${state.pending?.interval ?? ""}…` : "Loading older bars…";
   $("load").disabled = state.loading;
   $("load").querySelector(".loading").classList.toggle("hidden", !state.loading);
   $("chart").setAttribute("aria-busy", String(loading));
@@ -171,8 +171,8 @@ async function start() {
     toasts.show({ kind: "error", title: "Cannot start a session", message: err.message, action: { label: "Retry", run: () => window.location.reload() } });
   }
   await strategy.init();
-  ready = true;
   await loadChart();
+  ready = true; // the remembered chart has loaded (or failed with a toast)
 }
 
 start();

@@ -14,10 +14,10 @@ const TRADING = [
   { name: "commission", label: "Commission %", pct: true, min: 0, max: 10, step: 0.01, value: 0.05 },
   { name: "commission_fixed", label: "Fixed fee $", min: 0, step: 0.01, value: 0 },
   { name: "slippage", label: "Slippage %", pct: true, min: 0, max: 10, step: 0.01, value: 0 },
-  { name: "size_fraction", label: "Position size %", pct: true, min: 0.01, max: 100, step: 1, value: 100 },
-  { name: "stop_loss", label: "Stop loss %", pct: true, min: 0.01, max: 99.99, step: 0.1, optional: true },
-  { name: "take_profit", label: "Take profit %", pct: true, min: 0.01, max: 10000, step: 0.1, optional: true },
-  { name: "initial_cash", label: "Initial cash $", min: 1, step: 1000, value: 100000 },
+  { name: "size_fraction", label: "Position size %", pct: true, min: 0.01, max: 100, step: "any", value: 100 },
+  { name: "stop_loss", label: "Stop loss %", pct: true, min: 0.01, max: 99.99, step: "any", optional: true },
+  { name: "take_profit", label: "Take profit %", pct: true, min: 0.01, max: 10000, step: "any", optional: true },
+  { name: "initial_cash", label: "Initial cash $", min: 1, step: "any", value: 100000 },
 ];
 
 const OPS = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b, ">=": (a, b) => a >= b };

@@ -61,7 +61,7 @@ def test_grid_bounds_and_walk_forward_options(page: Page):
     _set_range(page, "fast", 5, 10, 5)
     _set_range(page, "slow", 20, 40, 20)
     expect(page.locator("#combinations")).to_have_text("4")
-    page.get_by_label("Walk-forward").check()
+    page.get_by_role("checkbox", name="Walk-forward").check()
     page.get_by_label("Splits", exact=True).fill("2")
     page.get_by_role("button", name="Optimize", exact=True).click()
     page.wait_for_function("window.__app.optimize().status === 'succeeded' "
