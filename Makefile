@@ -37,7 +37,8 @@ frontend: $(FRONTEND_BUILD)
 
 run: $(STAMP) frontend
 	$(PY) -m deployments.config --check
-	$(VENV)/bin/serve run serve.yaml
+	# Keep warm idle workers for optimization chunk tasks (deployments/local_platform.py).
+	RAY_num_workers_soft_limit=$${RAY_num_workers_soft_limit:-8} $(VENV)/bin/serve run serve.yaml
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

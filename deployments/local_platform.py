@@ -47,6 +47,12 @@ def _wait_until_healthy(base_url: str, timeout_s: float) -> None:
     raise TimeoutError(f"platform not healthy after {timeout_s}s: {serve.status()}")
 
 
+IDLE_WORKERS = "8"
+"""Idle Ray workers a local node keeps (Ray's default is its CPU count, 2 here): with the
+platform's many actors, fewer would kill the warm workers of optimization chunk tasks
+between jobs, and each job would pay for new processes importing and loading the kernels."""
+
+
 def start_platform(
     env: dict[str, str],
     http_port: int | None = None,
@@ -55,6 +61,7 @@ def start_platform(
 ) -> str:
     """Start Ray and deploy ``serve_yaml`` with ``env`` set; return the base URL once healthy."""
     os.environ.update(env)  # the raylet, and so every worker, inherits this environment
+    os.environ.setdefault("RAY_num_workers_soft_limit", IDLE_WORKERS)
     http_port = http_port or free_port()
     ray.init(
         address="local",

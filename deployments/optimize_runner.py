@@ -55,6 +55,7 @@ async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
         return  # cancelled before it started, or expired with its session
     if not await store.update(job_id, ("queued",), status="running", started_at=time.time()):
         return
+    began = time.perf_counter()
     body = OptimizeIn.model_validate(record["request"])
     spec = load_registry(settings.strategies_dir).strategies[body.strategy]
     grid = expand_grid(spec, body.grid, settings.optimize_max_combinations)
@@ -62,6 +63,7 @@ async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
                                 body.rth)
     bars = await ChartSource(make_client(redis_url), redis_url, settings).full(chart)
     arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
+    loaded = time.perf_counter()
     windows = []
     if body.walk_forward is not None:
         windows = walk_forward_segments(len(bars), body.walk_forward.splits,
@@ -84,6 +86,7 @@ async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
     metrics, placement, ran = await sweep_on_cluster(
         job_id, ray.put(arrays), spec.signals, grid.combinations, params, segments, settings,
         on_progress, cancelled)
+    swept = time.perf_counter()
     walk_forward = None
     if windows:
         chosen = best_in_sample(metrics, len(windows), body.objective)
@@ -95,6 +98,8 @@ async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
     result["placement"] = {"device": placement.device, "chunks": len(ran),
                            "nodes": sorted({r["node_id"] for r in ran}),
                            "cuda_simulator": any(r["cuda_simulator"] for r in ran)}
+    result["timings"] = {"prepare_s": round(loaded - began, 4), "sweep_s": round(swept - loaded, 4),
+                         "total_s": round(time.perf_counter() - began, 4)}
     await store.update(job_id, ("running",), status="succeeded", done=len(grid),
                        finished_at=time.time(), device=placement.device, result=result)
 

@@ -51,24 +51,6 @@ def years_spanned(t: np.ndarray) -> float:
     return float(t[-1] - t[0]) / YEAR_S if t.size > 1 else 0.0
 
 
-# The drivers below call njit functions of other modules (the core, the indicators). Numba's
-# cache only checks the caller's own file, so a cached driver would keep running an old core
-# after the core changed: the drivers are compiled fresh in every process instead.
-@njit(cache=False, nogil=True)
-def _simulate(o, h, l, c, enter, leave, params, years):
-    n = o.size
-    equity = np.empty(n)
-    trades = np.empty((n + 1, 8))
-    state = np.empty(_STATE)
-    metrics = np.empty(_METRICS)
-    _reset(state, params)
-    for i in range(n):
-        equity[i] = _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i], leave[i],
-                          trades, True)
-    _finish(state, params, years, metrics)
-    return equity, trades[: int(state[core.TRADES])].copy(), metrics
-
-
 def checked_signals(enter: np.ndarray, leave: np.ndarray, bars: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Signals as boolean arrays of one value per bar; ValueError otherwise (the kernels do
@@ -97,9 +79,11 @@ def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
     params = pack_params(direction, fill_close, commission, commission_fixed, slippage,
                          stop_loss, take_profit, size_fraction, initial_cash)
     enter, leave = checked_signals(enter, leave, t.size)
-    return _simulate(o, h, l, c, enter, leave, params, years_spanned(t))
+    return core.run_bars(o, h, l, c, enter, leave, params, years_spanned(t))
 
 
+# This driver calls the indicators of another module: Numba's cache would not notice a change
+# there, so it is compiled fresh in every process.
 @njit(cache=False, nogil=True, parallel=True)
 def _sweep_sma_cross(o, h, l, c, fasts, slows, params, years):
     n = c.size
@@ -132,25 +116,9 @@ def sweep_sma_cross(t, o, h, l, c, fasts, slows, params):
     return _sweep_sma_cross(o, h, l, c, fasts, slows, params, years_spanned(t))
 
 
-@njit(cache=False, nogil=True, parallel=True)
-def _sweep_signals(o, h, l, c, enter, leave, params, years):
-    n, combos = enter.shape
-    out = np.empty((combos, _METRICS))
-    no_trades = np.empty((1, 8))
-    for k in prange(combos):
-        state = np.empty(_STATE)
-        _reset(state, params)
-        for i in range(n):
-            if np.isnan(_quiet(state, params, i, n - 1, c[i], enter[i, k], leave[i, k])):
-                _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k],
-                      leave[i, k], no_trades, False)
-        _finish(state, params, years, out[k])
-    return out
-
-
 def sweep_signals(t, o, h, l, c, enter, leave, params):
     """Metrics for each column of the ``(bars, combinations)`` signal matrices, in parallel
     over columns: the sweep for any strategy, fed in chunks of combinations so that memory
     stays O(bars x chunk)."""
-    return _sweep_signals(o, h, l, c, np.asarray(enter, np.bool_), np.asarray(leave, np.bool_),
-                          params, years_spanned(t))
+    return core.sweep_columns(o, h, l, c, np.asarray(enter, np.bool_),
+                              np.asarray(leave, np.bool_), params, years_spanned(t))

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+import numpy as np
+from numba import njit, prange
 
 # State slots.
 CASH, UNITS, ENTRY_FILL, ENTRY_VALUE, ENTRY_FEE, ENTRY_INDEX, PENDING, HAS_PENDING = range(8)
@@ -26,6 +27,9 @@ STOP_LOSS, TAKE_PROFIT, SIZE_FRACTION, INITIAL_CASH = range(5, 9)
 PARAM_SIZE = 9
 METRIC_COUNT = 13
 YEAR_S = 365.25 * 86400
+CPU_DRIVERS = ("run_bars", "sweep_columns")
+"""CPU loops over the core, kept in this file so that Numba's cache (which checks only the
+caller's own file) is invalidated whenever the core changes; not recompiled for CUDA."""
 
 
 @njit(cache=True, nogil=True)
@@ -241,3 +245,36 @@ def finish(s, p, years, out):
         out[10] = s[SUM_PNL] / count
         out[11] = s[SUM_RETURN] / count
     out[12] = s[IN_MARKET] / n
+
+
+@njit(cache=True, nogil=True)
+def run_bars(o, h, l, c, enter, leave, params, years):
+    """One backtest over every bar: equity per bar, the trades, the metrics."""
+    n = o.size
+    equity = np.empty(n)
+    trades = np.empty((n + 1, 8))
+    state = np.empty(STATE_SIZE)
+    metrics = np.empty(METRIC_COUNT)
+    reset(state, params)
+    for i in range(n):
+        equity[i] = step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i], leave[i],
+                         trades, True)
+    finish(state, params, years, metrics)
+    return equity, trades[: int(state[TRADES])].copy(), metrics
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sweep_columns(o, h, l, c, enter, leave, params, years):
+    """Metrics of each column of the ``(bars, combinations)`` signal matrices, in parallel."""
+    n, combos = enter.shape
+    out = np.empty((combos, METRIC_COUNT))
+    no_trades = np.empty((1, 8))
+    for k in prange(combos):
+        state = np.empty(STATE_SIZE)
+        reset(state, params)
+        for i in range(n):
+            if np.isnan(quiet_bar(state, params, i, n - 1, c[i], enter[i, k], leave[i, k])):
+                step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k],
+                     leave[i, k], no_trades, False)
+        finish(state, params, years, out[k])
+    return out

@@ -20,7 +20,8 @@ def compile_core(decorate: Callable[[Callable], Callable]) -> SimpleNamespace:
     """The core's functions wrapped by ``decorate`` (e.g. ``cuda.jit(device=True)``)."""
     shared = dict(vars(backtest_core))
     for name, value in vars(backtest_core).items():
-        if isinstance(value, Dispatcher) and value.py_func.__module__ == backtest_core.__name__:
+        if (isinstance(value, Dispatcher) and name not in backtest_core.CPU_DRIVERS
+                and value.py_func.__module__ == backtest_core.__name__):
             source = value.py_func
             rebuilt = types.FunctionType(source.__code__, shared, name, source.__defaults__,
                                          source.__closure__)
