@@ -5,6 +5,8 @@ at the signal bar's close (vectorbt's default) so that the two can be compared: 
 of every combination is checked to agree. 20,000 one-minute bars for both, then ours alone on
 1,000,000 bars. Each part runs in its own process so that its peak memory (VmHWM) is its own.
 Targets: >= 50x vectorbt's speed at 20k bars; 1M bars x 994 combinations in <= 5 s, <= 500 MB.
+Then the end-to-end line (:mod:`bench.optimize_job`): a 10,000-combination job through
+``/optimize`` next to the bare kernel on the same bars (target <= 1.5x).
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ def main() -> None:
               f"{rate * n:14,.0f} bar-evals/s  peak {part['peak_mb']:7.0f} MB")
     print(f"speed vs vectorbt at 20k bars: {peer['seconds'] / ours['seconds']:.1f}x; "
           f"largest total-return difference over all combinations: {diff:.2e}")
+    from bench import optimize_job
+
+    optimize_job.report(optimize_job.measure())
 
 
 if __name__ == "__main__":
