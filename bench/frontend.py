@@ -84,7 +84,7 @@ def _repeat(times: int, measure: Callable[[], float]) -> list[float]:
 
 
 def _first_candle(page: Page) -> None:
-    spec = ("AAPL", "1m", *_days_back(10, skip=30))
+    spec = ("AAPL", "1m", *_days_back(14, skip=30))  # > 5000 bars: a full first chunk
     state = _load(page, *spec)  # cold: fills the cache; not measured
     token = page.evaluate("window.__app.session().token")
     params = {"symbol": spec[0], "interval": spec[1], "start": spec[2], "end": spec[3],

@@ -8,6 +8,12 @@ const ICONS = {
   info: '<path d="M12 16v-4m0-4h.01M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z"/>',
 };
 
+// Full class names, so that Tailwind's scan of the sources finds them.
+const TONES = {
+  error: "border-l-error", warning: "border-l-warning", success: "border-l-success", info: "border-l-info",
+};
+const ICON_TONES = { error: "text-error", warning: "text-warning", success: "text-success", info: "text-info" };
+
 export class Toasts {
   constructor(root) {
     this.root = root;
@@ -22,12 +28,12 @@ export class Toasts {
   show({ kind = "info", title, message = "", key = null, action = null, timeoutMs = null }) {
     if (key && this.byKey.has(key)) this.byKey.get(key).remove();
     const el = document.createElement("div");
-    el.className = `alert alert-${kind} alert-soft w-[22rem] items-start gap-2 py-2 text-sm shadow-lg`;
+    el.className = `alert w-[22rem] items-start gap-2 border border-base-300 border-l-4 bg-base-200 py-2 text-sm shadow-xl ${TONES[kind]}`;
     el.setAttribute("role", kind === "error" ? "alert" : "status");
     el.dataset.kind = kind;
     if (key) el.dataset.key = key;
     el.innerHTML =
-      `<svg xmlns="http://www.w3.org/2000/svg" class="mt-0.5 size-4 shrink-0" fill="none" viewBox="0 0 24 24" stroke="currentColor" stroke-width="2" aria-hidden="true">${ICONS[kind]}</svg>` +
+      `<svg xmlns="http://www.w3.org/2000/svg" class="mt-0.5 size-4 shrink-0 ${ICON_TONES[kind]}" fill="none" viewBox="0 0 24 24" stroke="currentColor" stroke-width="2" aria-hidden="true">${ICONS[kind]}</svg>` +
       '<div class="min-w-0 flex-1"><div class="toast-title font-semibold"></div><div class="toast-message break-words text-xs opacity-90"></div></div>' +
       '<div class="flex shrink-0 items-center gap-1"></div>';
     el.querySelector(".toast-title").textContent = title;

@@ -179,7 +179,7 @@ def test_choices_persist_across_reloads(page: Page, feed_ready):
     assert state(page, "chart")["bars"] > 0
 
 
-def test_submit_after_reload_is_keyboard_usable(page: Page, feed_ready):
+def test_the_chart_form_submits_from_the_keyboard(page: Page, feed_ready):
     days = trading_days_back(2, skip=150)
     page.get_by_label("Symbol", exact=True).fill("DIS")
     page.get_by_label("From", exact=True).fill(str(days[0]))
