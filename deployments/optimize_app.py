@@ -36,7 +36,7 @@ from strategies.registry import LiveRegistry
 from strategies.spec import StrategySpec
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
-EVENT_POLL_S = 0.25
+EVENT_POLL_S = 0.2
 KEEP_ALIVE_S = 15.0
 
 
