@@ -10,7 +10,8 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-WAIT_MS = 120_000
+# Generous: a fresh clone compiles its Numba kernels on first use, on a busy 2-core machine.
+WAIT_MS = 300_000
 
 
 def state(page: Page, part: str) -> Any:
@@ -50,3 +51,25 @@ def load_chart(page: Page, symbol: str, interval: str, start: str, end: str,
     page.wait_for_function("!window.__app.data().loading", timeout=WAIT_MS)
     fill_chart_form(page, symbol, interval, start, end, rth)
     return submit_and_wait(page)
+
+
+def run_backtest(page: Page, params: dict[str, int] | None = None) -> dict[str, Any]:
+    """Set ``params``, press Run backtest, wait for the result (or a failure's toast); the
+    backtest state. Fails with the toast's text if the run failed."""
+    for name, value in (params or {}).items():
+        page.locator(f"[data-param={name}]").fill(str(value))
+    before = state(page, "backtest")["runs"], len(state(page, "toasts"))
+    page.get_by_role("button", name="Run backtest").click()
+    return wait_for_backtest(page, *before)
+
+
+def wait_for_backtest(page: Page, runs: int, toasts: int) -> dict[str, Any]:
+    """Wait until run number ``runs + 1`` finished or a toast beyond ``toasts`` appeared."""
+    page.wait_for_function(
+        """([runs, toasts]) => { const b = window.__app.backtest();
+            return !b.running && (b.runs > runs || window.__app.toasts().length > toasts); }""",
+        arg=[runs, toasts], timeout=WAIT_MS,
+    )
+    result = state(page, "backtest")
+    assert result["runs"] == runs + 1, f"backtest failed: {state(page, 'toasts')[toasts:]}"
+    return result

@@ -47,14 +47,16 @@ def frontend_built() -> Path:
     return dist
 
 
-@pytest.fixture(scope="session")
+# Package scope: while Playwright's sync API is open, this thread counts as running an event
+# loop, which pytest-asyncio's tests elsewhere in the suite cannot share.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
-    """The Playwright driver (its Node process), for the whole session."""
+    """The Playwright driver (its Node process), for the browser tests."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, chromium_path: str) -> Iterator[Browser]:
     """One headless chromium for every browser test."""
     browser = playwright_driver.chromium.launch(executable_path=chromium_path, headless=True)
@@ -75,8 +77,16 @@ def _first_visit_prefs() -> dict[str, object]:
                       "start": str(today - timedelta(days=200)), "end": str(today)}}
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    """Remember each phase's report on the test item, for the failure screenshot."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser: Browser, app_url: str) -> Iterator[Page]:
+def page(browser: Browser, app_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context at the app, once the app has its session and strategies."""
     context = browser.new_context(viewport=VIEWPORT, base_url=app_url)
     prefs = json.dumps(json.dumps(_first_visit_prefs()))
@@ -90,6 +100,9 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
     page.goto(app_url)
     page.wait_for_function("window.__app && window.__app.ready()")
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        screenshot(page, f"FAILED-{request.node.name}")
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.app_driver import WAIT_MS, load_chart, state
+from tests.browser.app_driver import load_chart, run_backtest, state
 from tests.browser.conftest import screenshot
 from tests.conftest import Platform
 from tests.feed_expectations import trading_days_back
@@ -31,11 +31,7 @@ def test_backtest_draws_markers_equity_and_metrics(page: Page, platform: Platfor
     days = trading_days_back(3, skip=150)
     data = load_chart(page, "TSLA", "5m", str(days[0]), str(days[-1]))
     page.get_by_label("Strategy", exact=True).select_option("sma_cross")
-    page.locator("[data-param=fast]").fill("5")
-    page.locator("[data-param=slow]").fill("20")
-    page.get_by_role("button", name="Run backtest").click()
-    page.wait_for_function("window.__app.backtest().runs === 1 && !window.__app.backtest().running",
-                           timeout=WAIT_MS)
+    run_backtest(page, {"fast": 5, "slow": 20})
     with httpx.Client(base_url=platform.base_url, timeout=120) as http:
         body = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "TSLA",
                 "interval": "5m", "start": str(days[0]), "end": str(days[-1]), "rth": True,
@@ -67,6 +63,4 @@ def test_parameter_bounds_are_enforced_in_the_browser(page: Page):
     assert fast.evaluate("(el) => el.validationMessage") == "Must satisfy fast < slow"
     page.get_by_role("button", name="Run backtest").click()
     assert state(page, "backtest")["runs"] == 0, "nothing is sent while the form is invalid"
-    fast.fill("10")
-    page.get_by_role("button", name="Run backtest").click()
-    page.wait_for_function("window.__app.backtest().runs === 1", timeout=WAIT_MS)
+    run_backtest(page, {"fast": 10})

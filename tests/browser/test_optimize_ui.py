@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.app_driver import WAIT_MS, load_chart, state
+from tests.browser.app_driver import WAIT_MS, load_chart, state, wait_for_backtest
 from tests.browser.conftest import screenshot
 from tests.feed_expectations import trading_days_back
 
@@ -12,6 +12,20 @@ from tests.feed_expectations import trading_days_back
 def _set_range(page: Page, name: str, low: int, high: int, step: int) -> None:
     for key, value in (("min", low), ("max", high), ("step", step)):
         page.get_by_label(f"{name} {key}", exact=True).fill(str(value))
+
+
+def _wait_until_done(page: Page) -> dict:
+    """Wait for the job to end (and its results to be drawn); its state, which must be a
+    success."""
+    page.wait_for_function(
+        """() => { const o = window.__app.optimize();
+            return ["failed", "cancelled", "expired"].includes(o.status)
+                   || (o.status === "succeeded" && o.heatmap !== null); }""",
+        timeout=WAIT_MS,
+    )
+    snap = state(page, "optimize")
+    assert snap["status"] == "succeeded", state(page, "toasts")
+    return snap
 
 
 def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
@@ -27,9 +41,7 @@ def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
     expect(page.get_by_role("progressbar", name="Optimization progress")).to_be_visible()
     expect(page.locator("#opt-status")).to_contain_text("/ 23")
     screenshot(page, "optimize-progress")
-    page.wait_for_function("window.__app.optimize().status === 'succeeded' "
-                           "&& window.__app.optimize().heatmap", timeout=WAIT_MS)
-    snap = state(page, "optimize")
+    snap = _wait_until_done(page)
     assert snap["progress"]["done"] == snap["progress"]["total"] == 23
     assert snap["top"] > 0
     assert snap["heatmap"] == {"x": "fast", "y": "slow", "columns": 5, "rows": 5, "filled": 23,
@@ -41,9 +53,9 @@ def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
     # The best row runs that backtest on the chart.
     best = page.locator("#top-table tbody tr").first
     fast, slow = (int(best.locator("td").nth(i).inner_text()) for i in (1, 2))
+    before = state(page, "backtest")["runs"], len(state(page, "toasts"))
     best.click()
-    page.wait_for_function("window.__app.backtest().runs === 1 && !window.__app.backtest().running",
-                           timeout=WAIT_MS)
+    wait_for_backtest(page, *before)
     expect(page.locator("#backtest-summary")).to_contain_text(f"fast={fast}, slow={slow}")
     assert state(page, "chart")["equityPoints"] > 0
     screenshot(page, "optimize-backtest-of-best")
@@ -64,8 +76,6 @@ def test_grid_bounds_and_walk_forward_options(page: Page):
     page.get_by_role("checkbox", name="Walk-forward").check()
     page.get_by_label("Splits", exact=True).fill("2")
     page.get_by_role("button", name="Optimize", exact=True).click()
-    page.wait_for_function("window.__app.optimize().status === 'succeeded' "
-                           "&& window.__app.optimize().heatmap", timeout=WAIT_MS)
-    assert state(page, "optimize")["walkForward"] == 2
+    assert _wait_until_done(page)["walkForward"] == 2
     expect(page.locator("#wf-table tbody tr")).to_have_count(2)
     screenshot(page, "optimize-walk-forward")
