@@ -43,6 +43,7 @@ def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
     screenshot(page, "optimize-progress")
     snap = _wait_until_done(page)
     assert snap["progress"]["done"] == snap["progress"]["total"] == 23
+    assert snap["progressEvents"] >= 1, "progress comes from the job's event stream"
     assert snap["top"] > 0
     assert snap["heatmap"] == {"x": "fast", "y": "slow", "columns": 5, "rows": 5, "filled": 23,
                                "renders": snap["heatmap"]["renders"]}
