@@ -12,7 +12,7 @@ import numpy as np
 from fastapi import FastAPI
 from ray import serve
 
-from deployments.backtest_request import BacktestIn
+from deployments.backtest_request import BacktestIn, find_strategy
 from deployments.chart_request import parse_chart_request
 from deployments.chart_source import ChartSource
 from deployments.config import get_settings
@@ -20,7 +20,7 @@ from deployments.http_errors import FieldError, install_error_handlers
 from deployments.json_response import OrjsonResponse
 from deployments.metric_values import metrics_json, number_or_null
 from deployments.redis_client import make_client, resolve_redis_url
-from deployments.session_access import check_token, expired_session
+from deployments.session_access import require_session
 from deployments.session_store import SessionStore
 from deployments.warm_up import warm_up_in_background
 from feeds.bars import Bars
@@ -101,13 +101,8 @@ class BacktestIngress:
     @api.post("/")
     async def backtest(self, body: BacktestIn) -> OrjsonResponse:
         """Backtest ``body.strategy`` with ``body.params`` over the chart the body describes."""
-        check_token(body.session_token)
-        if not await self._sessions.exists(body.session_token):
-            raise expired_session()
-        registry = await asyncio.to_thread(self._registry.current)
-        spec = registry.strategies.get(body.strategy)
-        if spec is None:
-            raise FieldError("strategy", f"unknown strategy {body.strategy!r}; see /strategies")
+        await require_session(self._sessions, body.session_token)
+        spec = await find_strategy(self._registry, body.strategy)
         try:
             params = spec.validate(body.params)
         except ParamError as error:

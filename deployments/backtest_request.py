@@ -3,14 +3,27 @@
 Every ratio is a fraction, never a percent. Unknown fields and non-finite numbers are refused.
 """
 
+import asyncio
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from deployments.http_errors import FieldError
 from kernels.backtest import METRICS, pack_params
+from strategies.registry import LiveRegistry
+from strategies.spec import StrategySpec
 
 DIRECTIONS = {"long": 0, "short": 1, "both": 2}
+
+
+async def find_strategy(registry: LiveRegistry, name: str) -> StrategySpec:
+    """The strategy called ``name`` (the registry reloaded off the event loop if its files
+    changed); FieldError (422) on ``strategy`` if there is none."""
+    spec = (await asyncio.to_thread(registry.current)).strategies.get(name)
+    if spec is None:
+        raise FieldError("strategy", f"unknown strategy {name!r}; see /strategies")
+    return spec
 
 
 class TradingRequest(BaseModel):

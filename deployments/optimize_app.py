@@ -19,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from ray import serve
 
-from deployments.backtest_request import OptimizeIn
+from deployments.backtest_request import OptimizeIn, find_strategy
 from deployments.chart_request import parse_chart_request
 from deployments.chart_source import ChartSource
 from deployments.config import get_settings
@@ -30,10 +30,9 @@ from deployments.optimize_jobs import TERMINAL, JobStore, TooManyJobs
 from deployments.optimize_result import walk_forward_segments
 from deployments.optimize_scheduler import ensure_scheduler
 from deployments.redis_client import make_client, resolve_redis_url
-from deployments.session_access import check_token, expired_session
+from deployments.session_access import require_session
 from deployments.session_store import SessionStore
 from strategies.registry import LiveRegistry
-from strategies.spec import StrategySpec
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 EVENT_POLL_S = 0.2
@@ -82,31 +81,19 @@ class OptimizeIngress:
         self._registry = LiveRegistry(settings.strategies_dir)
         self._scheduler = ensure_scheduler(redis_url)
 
-    async def _session(self, token: str) -> None:
-        check_token(token)
-        if not await self._sessions.exists(token):
-            raise expired_session()
-
     async def _own_job(self, job_id: str, token: str, with_result: bool = True
                        ) -> dict[str, Any]:
-        await self._session(token)
+        await require_session(self._sessions, token)
         view = await self._jobs.view(job_id, with_result) if JOB_ID.fullmatch(job_id) else None
         if view is None or view.pop("session") != token:
             raise _unknown_job(job_id)
         return view
 
-    async def _strategy(self, name: str) -> StrategySpec:
-        registry = await asyncio.to_thread(self._registry.current)
-        spec = registry.strategies.get(name)
-        if spec is None:
-            raise FieldError("strategy", f"unknown strategy {name!r}; see /strategies")
-        return spec
-
     @api.post("/", status_code=202)
     async def submit(self, body: OptimizeIn) -> OrjsonResponse:
         """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream."""
-        await self._session(body.session_token)
-        spec = await self._strategy(body.strategy)
+        await require_session(self._sessions, body.session_token)
+        spec = await find_strategy(self._registry, body.strategy)
         grid = await asyncio.to_thread(expand_grid, spec, body.grid,
                                        self._settings.optimize_max_combinations)
         chart = parse_chart_request(self._settings, body.symbol, body.interval, body.start,

@@ -113,8 +113,10 @@ class JobStore:
         if active >= 0:
             raise TooManyJobs(int(active))
         if self._sessions is not None:
-            await self._sessions.register_key(token, job_key(job_id))
-            await self._sessions.register_key(token, active_key(token))
+            async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
+                for key in (job_key(job_id), active_key(token)):
+                    self._sessions.queue_register(pipe, token, key)
+                await pipe.execute()
         return job_id
 
     async def update(self, job_id: str, allowed: tuple[str, ...] | str, **fields: Any) -> bool:

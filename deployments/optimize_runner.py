@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import ray
+import redis.asyncio as aioredis
 
 from deployments.backtest_request import OptimizeIn
 from deployments.chart_request import parse_chart_request
@@ -48,8 +49,8 @@ def _out_of_sample(signals, arrays: tuple[np.ndarray, ...], grid, chosen: list[i
     return np.array(rows)
 
 
-async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
-    store = JobStore(make_client(redis_url))
+async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: str,
+               settings: Settings) -> None:
     record = await store.request(job_id)
     if record is None or record["status"] != "queued":
         return  # cancelled before it started, or expired with its session
@@ -61,7 +62,7 @@ async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
     grid = expand_grid(spec, body.grid, settings.optimize_max_combinations)
     chart = parse_chart_request(settings, body.symbol, body.interval, body.start, body.end,
                                 body.rth)
-    bars = await ChartSource(make_client(redis_url), redis_url, settings).full(chart)
+    bars = await ChartSource(client, redis_url, settings).full(chart)
     arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
     loaded = time.perf_counter()
     windows = []
@@ -105,17 +106,20 @@ async def _run(job_id: str, redis_url: str, settings: Settings) -> None:
 
 
 async def _guarded_run(job_id: str, redis_url: str) -> None:
-    settings = get_settings()
+    client = make_client(redis_url)
+    store = JobStore(client)
     try:
-        await _run(job_id, redis_url, settings)
+        await _run(job_id, store, client, redis_url, get_settings())
     except SweepCancelled:
         log.info("optimization %s cancelled", job_id)
     except Exception as error:  # the job fails with a message; the orchestrator must not die
         log.exception("optimization %s failed", job_id)
         message = str(error) or type(error).__name__
-        await JobStore(make_client(redis_url)).update(
+        await store.update(
             job_id, ("queued", "running"), status="failed", finished_at=time.time(),
             error=f"{type(error).__name__}: {message}"[:2000])
+    finally:
+        await client.aclose()
 
 
 @ray.remote(num_cpus=0, max_retries=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 
 from deployments.http_errors import FieldError
-from deployments.session_store import is_well_formed
+from deployments.session_store import SessionStore, is_well_formed
 
 
 def check_token(token: str) -> None:
@@ -17,3 +17,10 @@ def check_token(token: str) -> None:
 def expired_session() -> HTTPException:
     """The 401 for a token that is unknown or expired."""
     return HTTPException(401, "unknown or expired session_token: initiate a new session")
+
+
+async def require_session(sessions: SessionStore, token: str) -> None:
+    """422 for a malformed token, 401 unless session ``token`` is alive."""
+    check_token(token)
+    if not await sessions.exists(token):
+        raise expired_session()

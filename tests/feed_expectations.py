@@ -41,3 +41,13 @@ def trading_days_back(count: int, skip: int = 1) -> list[date]:
     today = exchange_today()
     days = trading_days(today - timedelta(days=3 * (count + skip) + 10), today - timedelta(days=1))
     return days[len(days) - skip - count + 1: len(days) - skip + 1]
+
+
+def expected_arrays(symbol: str, days: list[date], interval_s: int
+                    ) -> tuple[np.ndarray, ...]:
+    """``(t, o, h, l, c, v)`` of :func:`expected_bars` over ``days`` (regular hours)."""
+    frames = [expected_bars(symbol, day, interval_s, regular_hours=True) for day in days]
+    t = np.concatenate([f.t.to_numpy() for f in frames]).astype(np.int64)
+    o, h, l, c, v = (np.concatenate([f[k].to_numpy() for f in frames]).astype(np.float64)
+                     for k in "ohlcv")
+    return t, o, h, l, c, v

@@ -13,7 +13,7 @@ from deployments import PLATFORM_NAMESPACE
 from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
 from kernels.backtest import METRICS, simulate
 from strategies.sma_cross import signals
-from tests.feed_expectations import expected_bars, trading_days_back
+from tests.feed_expectations import expected_arrays, trading_days_back
 from tests.polling import wait_for
 from tests.session_calls import initiate
 
@@ -46,10 +46,7 @@ def test_backtest_equals_the_kernel_on_the_same_bars(http, token, feed_ready):
     answer = http.post("/backtest/", json=body, timeout=120)
     assert answer.status_code == 200, answer.text
     result = answer.json()
-    days = trading_days_back(3, skip=10)
-    frames = [expected_bars("TSLA", d, 300, regular_hours=True) for d in days]
-    t = np.concatenate([f.t.to_numpy() for f in frames])
-    o, h, l, c = (np.concatenate([f[k].to_numpy() for f in frames]) for k in "ohlc")
+    t, o, h, l, c, _ = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
     enter, leave = signals(o, h, l, c, None, 5, 20)
     equity, trades, metrics = simulate(t, o, h, l, c, enter, leave, 2, False, 0.0005, 0.0, 0.0,
                                        0.01, 0.02, 1.0, 100_000.0)

@@ -24,7 +24,7 @@ from deployments.optimize_scheduler import ACTOR_NAME as SCHEDULER
 from kernels.backtest import METRICS, pack_params, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals
-from tests.feed_expectations import expected_bars, trading_days_back
+from tests.feed_expectations import expected_arrays, trading_days_back
 from tests.polling import wait_for
 from tests.session_calls import initiate
 
@@ -57,15 +57,6 @@ def _big_body(token: str) -> dict:
     return _body(token, days=20, interval="1m", rth=False,
                  grid={"fast": {"min": 2, "max": 80, "step": 1},
                        "slow": {"min": 81, "max": 240, "step": 1}})
-
-
-def _local_bars(days: int = 3, interval_s: int = 300) -> tuple[np.ndarray, ...]:
-    frames = [expected_bars("TSLA", d, interval_s, regular_hours=True)
-              for d in trading_days_back(days, skip=10)]
-    t = np.concatenate([f.t.to_numpy() for f in frames])
-    o, h, l, c, v = (np.concatenate([f[k].to_numpy() for f in frames]).astype(np.float64)
-                     for k in ("o", "h", "l", "c", "v"))
-    return t, o, h, l, c, v
 
 
 def _submit(http: httpx.Client, body: dict) -> str:
@@ -114,7 +105,7 @@ def test_job_sweeps_the_grid_and_its_best_equals_backtest(http, token, feed_read
     assert job["progress"] == {"done": len(combos), "total": len(combos)}
     assert job["device"] == "cpu" and result["placement"]["device"] == "cpu"
 
-    t, o, h, l, c, v = _local_bars()
+    t, o, h, l, c, v = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
     expected = sweep_segments(signals, (t, o, h, l, c, v),
                               [{"fast": f, "slow": s} for f, s in combos],
                               pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0),
@@ -148,7 +139,7 @@ def test_walk_forward_picks_in_sample_and_scores_out_of_sample(http, token, feed
     splits = job["result"]["walk_forward"]
     assert [s["split"] for s in splits] == [1, 2, 3]
 
-    bars = _local_bars()
+    bars = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
     t = bars[0]
     combos = [{"fast": f, "slow": s} for f in (3, 5, 7, 9) for s in (12, 20, 30)]
     params = pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0)

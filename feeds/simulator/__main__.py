@@ -34,6 +34,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await simulator.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Event loops without Unix signal support (Windows) raise here: Ctrl-C still ends it.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, lambda: loop.create_task(simulator.stop()))
     print(f"IQFeed simulator: lookup {args.host}:{simulator.lookup_port}, "
