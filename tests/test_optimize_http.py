@@ -278,6 +278,27 @@ def test_a_killed_chunk_worker_is_retried_and_the_result_is_the_same(http, token
     assert killed["result"]["top"] == again["result"]["top"]
 
 
+def _optimize_replicas() -> list:
+    """The live replica actors of the optimize application."""
+    return [actor for actor in list_actors(address=_state_address(), limit=10_000,
+                                           filters=[("state", "=", "ALIVE")], detail=True)
+            if actor.class_name == "ServeReplica:optimize:OptimizeIngress"]
+
+
+def test_a_replica_restart_loses_no_job(http, token, feed_ready):
+    job_id = _submit(http, _big_body(token))
+    assert wait_for(lambda: _job(http, job_id, token)["status"] == "running", 120)
+    (replica,) = _optimize_replicas()
+    ray.kill(ray.get_actor(replica.name, namespace=replica.ray_namespace), no_restart=True)
+    # Serve starts a new replica; until then the proxy answers 503, never a lost job.
+    assert wait_for(lambda: {a.actor_id for a in _optimize_replicas()} - {replica.actor_id}, 120)
+    assert wait_for(lambda: http.get(f"/optimize/{job_id}", params={"session_token": token}
+                                     ).status_code == 200, 120)
+    job = _finish(http, job_id, token)
+    assert job["status"] == "succeeded", job
+    assert job["progress"]["done"] == job["progress"]["total"] == 79 * 160
+
+
 def test_jobs_are_named_in_the_dashboard(http, token, feed_ready):
     job_id = _submit(http, _body(token))
     assert _finish(http, job_id, token)["status"] == "succeeded"

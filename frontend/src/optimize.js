@@ -377,11 +377,13 @@ export class OptimizePanel {
     const objective = result.objective;
     const names = result.surface?.names ?? Object.keys(result.best?.params ?? {});
     const table = document.getElementById("top-table");
-    const head = `<thead><tr><th>#</th>${names.map((n) => `<th class="font-mono">${escapeHtml(n)}</th>`).join("")}<th class="text-right">${escapeHtml(METRIC_INFO[objective]?.label ?? objective)}</th><th class="text-right">Return</th><th class="text-right">Trades</th></tr></thead>`;
+    // A second metric beside the objective: the return, or the Sharpe ratio when the return is it.
+    const second = objective === "total_return" ? "sharpe" : "total_return";
+    const head = `<thead><tr><th>#</th>${names.map((n) => `<th class="font-mono">${escapeHtml(n)}</th>`).join("")}<th class="text-right">${escapeHtml(METRIC_INFO[objective]?.label ?? objective)}</th><th class="text-right">${escapeHtml(METRIC_INFO[second]?.label ?? second)}</th><th class="text-right">Trades</th></tr></thead>`;
     const rows = result.top.map((row, i) =>
       `<tr tabindex="0" data-row="${i}"><td>${i + 1}</td>${names.map((n) => `<td class="font-mono">${formatParam(row.params[n])}</td>`).join("")}` +
       `<td class="text-right font-mono">${formatMetric(objective, row.metrics[objective])}</td>` +
-      `<td class="text-right font-mono ${row.metrics.total_return >= 0 ? "up" : "down"}">${formatMetric("total_return", row.metrics.total_return)}</td>` +
+      `<td class="text-right font-mono ${row.metrics[second] >= 0 ? "up" : "down"}">${formatMetric(second, row.metrics[second])}</td>` +
       `<td class="text-right font-mono">${formatMetric("num_trades", row.metrics.num_trades)}</td></tr>`).join("");
     table.innerHTML = `${head}<tbody>${rows}</tbody>`;
     const pick = (tr) => {
