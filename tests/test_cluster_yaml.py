@@ -30,6 +30,8 @@ def test_node_types_head_gpu_and_cpu(config):
     assert types["gpu_worker"]["resources"]["GPU"] >= 1
     assert "GPU" not in types["cpu_worker"]["resources"]
     assert types["gpu_worker"]["max_workers"] > 0 and types["cpu_worker"]["max_workers"] > 0
+    # Jobs choose GPU only from nodes already up: one GPU node must be kept.
+    assert types["gpu_worker"]["min_workers"] >= 1
 
 
 def test_every_node_installs_the_project_and_finds_redis(config):
