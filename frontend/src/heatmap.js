@@ -14,11 +14,13 @@ export function heatmapGrid(surface, xName, yName, maximize = true) {
   const ys = yName ? surface.axes[yName] : [null];
   const values = new Float64Array(xs.length * ys.length).fill(Number.NaN);
   const best = new Int32Array(xs.length * ys.length).fill(-1);
+  const tested = new Int32Array(xs.length * ys.length); // combinations per cell, any value
   const better = maximize ? (a, b) => a > b : (a, b) => a < b;
   surface.objective.forEach((value, combo) => {
-    if (value === null || value === undefined || !Number.isFinite(value)) return;
     const index = surface.index[combo];
     const cell = (yk >= 0 ? index[yk] : 0) * xs.length + index[xk];
+    tested[cell] += 1;
+    if (value === null || value === undefined || !Number.isFinite(value)) return;
     if (best[cell] < 0 || better(value, values[cell])) {
       values[cell] = value;
       best[cell] = combo;
@@ -33,7 +35,7 @@ export function heatmapGrid(surface, xName, yName, maximize = true) {
     }
   }
   const filled = values.reduce((n, v) => n + (Number.isFinite(v) ? 1 : 0), 0);
-  return { xName, yName, xs, ys, values, best, min, max, filled, maximize };
+  return { xName, yName, xs, ys, values, best, tested, min, max, filled, maximize };
 }
 
 /** The parameter values of combination ``combo`` of ``surface``. */
@@ -96,7 +98,7 @@ export class Heatmap {
   }
 
   draw() {
-    const { xs, ys, values, min, max, maximize } = this.grid;
+    const { xs, ys, values, tested, min, max, maximize } = this.grid;
     const { width, height, cellW, cellH } = this._layout();
     const dpr = window.devicePixelRatio || 1;
     this.canvas.width = Math.round(width * dpr);
@@ -116,15 +118,17 @@ export class Heatmap {
           const t = (v - min) / span;
           ctx.fillStyle = color(maximize ? t : 1 - t);
         } else {
-          ctx.fillStyle = "#1e2230";
+          // Tested without a value (e.g. no trades) vs never tested (excluded by a constraint).
+          ctx.fillStyle = tested[yi * xs.length + xi] ? "#2a2f3d" : "#161a24";
         }
         ctx.fillRect(x + 0.5, y + 0.5, Math.max(1, cellW - 1), Math.max(1, cellH - 1));
-        if (Number.isFinite(v) && cellW >= 38 && cellH >= 16) {
-          ctx.fillStyle = "rgba(0,0,0,0.75)";
+        const label = Number.isFinite(v) ? this.format(v) : tested[yi * xs.length + xi] ? "n/a" : "";
+        if (label && cellW >= 38 && cellH >= 16) {
+          ctx.fillStyle = Number.isFinite(v) ? "rgba(0,0,0,0.75)" : "#7c8293";
           ctx.font = "10px ui-monospace, monospace";
           ctx.textAlign = "center";
           ctx.textBaseline = "middle";
-          ctx.fillText(this.format(v), x + cellW / 2, y + cellH / 2);
+          ctx.fillText(label, x + cellW / 2, y + cellH / 2);
         }
       }
     }
@@ -175,7 +179,10 @@ export class Heatmap {
     const g = this.grid;
     const v = g.values[yi * g.xs.length + xi];
     const where = `${g.xName}=${formatParam(g.xs[xi])}${g.yName ? `, ${g.yName}=${formatParam(g.ys[yi])}` : ""}`;
-    return `${where}: ${Number.isFinite(v) ? this.format(v) : "no result"}`;
+    if (Number.isFinite(v)) return `${where}: ${this.format(v)}`;
+    return g.tested[yi * g.xs.length + xi]
+      ? `${where}: no value (undefined here, e.g. no trades)`
+      : `${where}: not in the grid (excluded by a constraint)`;
   }
 
   _hover(cell) {
@@ -187,8 +194,10 @@ export class Heatmap {
     this.tip.textContent = this._describe(cell);
     this.tip.classList.remove("hidden");
     const left = this.margin.left + (cell.xi + 0.5) * cellW;
-    const top = this.margin.top + (this.grid.ys.length - 1 - cell.yi) * cellH - 26;
-    this.tip.style.left = `${Math.min(Math.max(0, left - this.tip.offsetWidth / 2), this.canvas.clientWidth - this.tip.offsetWidth)}px`;
+    const top = this.margin.top + (this.grid.ys.length - 1 - cell.yi) * cellH - this.tip.offsetHeight - 4;
+    // Centred over the cell, kept inside the canvas (the tip wraps when wider than it).
+    const maxLeft = this.canvas.clientWidth - this.tip.offsetWidth;
+    this.tip.style.left = `${Math.max(0, Math.min(left - this.tip.offsetWidth / 2, maxLeft))}px`;
     this.tip.style.top = `${Math.max(0, top)}px`;
   }
 
