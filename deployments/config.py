@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     optimize_task_gpus: float = Field(
         default=1.0, gt=0, le=8, description="GPUs each GPU chunk task of an optimization requests."
     )
+    optimize_gpu_loss_grace_s: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="Seconds a GPU job's unfinished chunks wait for the cluster's GPUs to come "
+                    "back before they run on CPUs instead.",
+    )
     optimize_chunks_per_slot: int = Field(
         default=3, ge=1, le=64,
         description="Chunks per task slot of the cluster: more balance the load, fewer cost less.",

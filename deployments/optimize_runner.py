@@ -21,7 +21,7 @@ from deployments.backtest_request import OptimizeIn
 from deployments.chart_request import parse_chart_request
 from deployments.chart_source import ChartSource
 from deployments.config import Settings, get_settings
-from deployments.optimize_chunks import SweepCancelled, sweep_on_cluster
+from deployments.optimize_chunks import SweepCancelled, devices_used, sweep_on_cluster
 from deployments.optimize_grid import expand_grid
 from deployments.optimize_jobs import JobStore
 from deployments.optimize_result import (
@@ -84,7 +84,7 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
         return await store.status(job_id) != "running"
 
     params = body.packed_params()
-    metrics, placement, ran = await sweep_on_cluster(
+    metrics, ran = await sweep_on_cluster(
         job_id, ray.put(arrays), spec.signals, grid.combinations, params, segments, settings,
         on_progress, cancelled)
     swept = time.perf_counter()
@@ -96,13 +96,14 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
         walk_forward = walk_forward_json(grid, metrics, windows, chosen, out, bars.t,
                                          body.objective)
     result = build_result(grid, metrics, body.objective, body.top_n, bars.t, walk_forward)
-    result["placement"] = {"device": placement.device, "chunks": len(ran),
+    device = devices_used(ran)
+    result["placement"] = {"device": device, "chunks": len(ran),
                            "nodes": sorted({r["node_id"] for r in ran}),
                            "cuda_simulator": any(r["cuda_simulator"] for r in ran)}
     result["timings"] = {"prepare_s": round(loaded - began, 4), "sweep_s": round(swept - loaded, 4),
                          "total_s": round(time.perf_counter() - began, 4)}
     await store.update(job_id, ("running",), status="succeeded", done=len(grid),
-                       finished_at=time.time(), device=placement.device, result=result)
+                       finished_at=time.time(), device=device, result=result)
 
 
 async def _guarded_run(job_id: str, redis_url: str) -> None:

@@ -2,14 +2,18 @@
 
 Starts a ``ray.cluster_utils.Cluster``: a head, a node advertising one GPU (its workers run
 Numba's CUDA simulator) and a CPU-only node. Sweeps once with the GPU node present, then
-removes it and sweeps again; prints one JSON line with where the chunks ran and the metrics.
+removes it and sweeps again; then adds a GPU node whose GPU an actor holds, starts a sweep and
+removes the node while the GPU chunks wait, so they must move to CPUs. Prints one JSON line
+with where the chunks ran and the metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 import ray
@@ -17,11 +21,12 @@ from ray.cluster_utils import Cluster
 from ray.util.state import list_tasks
 
 from deployments.config import get_settings
-from deployments.optimize_chunks import sweep_on_cluster
+from deployments.optimize_chunks import devices_used, sweep_on_cluster
 from kernels.backtest import pack_params
 from strategies.sma_cross import signals
 
 BARS = 240
+GPU_LOSS_GRACE_S = 1.0
 COMBINATIONS = [{"fast": f, "slow": s} for f in (3, 5, 8, 10, 12)
                 for s in (13, 21, 34, 55, 60, 70, 80, 90)]
 
@@ -44,14 +49,14 @@ async def _never() -> bool:
     return False
 
 
-def _sweep(job_id: str) -> dict:
-    settings = get_settings()
+def _sweep(job_id: str, on_progress: Callable[[int], Awaitable[None]] = _nothing) -> dict:
+    settings = get_settings().model_copy(update={"optimize_gpu_loss_grace_s": GPU_LOSS_GRACE_S})
     segments = [(0, BARS), (0, BARS // 2)]
-    metrics, placement, ran = asyncio.run(sweep_on_cluster(
+    metrics, ran = asyncio.run(sweep_on_cluster(
         job_id, ray.put(_bars()), signals, COMBINATIONS,
         pack_params(2, False, 0.0005, 0.0, 0.0, 0.02, 0.0, 1.0, 100_000.0), segments,
-        settings, _nothing, _never))
-    return {"device": placement.device, "ran": ran,
+        settings, on_progress, _never))
+    return {"device": devices_used(ran), "ran": ran,
             "metrics": np.where(np.isnan(metrics), None, metrics).tolist()}
 
 
@@ -66,25 +71,66 @@ def _task_nodes(address: str, job_id: str) -> list[str]:
     return []
 
 
+def _gpu_node(cluster: Cluster):
+    node = cluster.add_node(num_cpus=2, num_gpus=1, env_vars={"NUMBA_ENABLE_CUDASIM": "1"})
+    cluster.wait_for_nodes()
+    _wait_for(lambda: ray.cluster_resources().get("GPU", 0) >= 1)
+    return node
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+@ray.remote(num_cpus=0, num_gpus=1)
+class _GpuHolder:
+    """Holds the GPU node's only GPU, so a sweep's GPU chunk tasks wait for it."""
+
+    def ready(self) -> bool:
+        return True
+
+
+def _sweep_losing_the_gpu(cluster: Cluster) -> dict:
+    """A GPU sweep whose GPU node goes away while its chunks wait for the (busy) GPU."""
+    node = _gpu_node(cluster)
+    holder = _GpuHolder.remote()
+    ray.get(holder.ready.remote())
+    removal = threading.Timer(2.0, cluster.remove_node, args=(node,))
+    removal.start()
+    report = _sweep("gpu-lost")
+    removal.join()
+    report["gpu_node"] = node.node_id
+    report["task_nodes"] = _task_nodes(cluster.gcs_address, "gpu-lost")
+    report["gpu_attempts"] = _gpu_attempts(cluster.gcs_address, "gpu-lost")
+    return report
+
+
+def _gpu_attempts(address: str, job_id: str) -> int:
+    """Chunk task attempts of ``job_id`` that asked for a GPU."""
+    tasks = list_tasks(address=address, detail=True, limit=10_000,
+                       filters=[("name", "!=", f"optimize:{job_id}")])
+    return sum(1 for t in tasks if t.name.startswith(f"optimize:{job_id}:chunk-")
+               and (t.required_resources or {}).get("GPU"))
+
+
 def main() -> None:
     """Run both sweeps and print the JSON line."""
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    gpu_node = cluster.add_node(num_cpus=2, num_gpus=1,
-                                env_vars={"NUMBA_ENABLE_CUDASIM": "1"})
     cpu_node = cluster.add_node(num_cpus=2)
-    cluster.wait_for_nodes()
     ray.init(address=cluster.address)
     try:
+        gpu_node = _gpu_node(cluster)
         with_gpu = _sweep("gpu-run")
         with_gpu["task_nodes"] = _task_nodes(cluster.gcs_address, "gpu-run")
         cluster.remove_node(gpu_node)
-        deadline = time.monotonic() + 60
-        while ray.cluster_resources().get("GPU", 0) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        _wait_for(lambda: not ray.cluster_resources().get("GPU", 0))
         cpu_only = _sweep("cpu-run")
         cpu_only["task_nodes"] = _task_nodes(cluster.gcs_address, "cpu-run")
+        gpu_lost = _sweep_losing_the_gpu(cluster)
         print(json.dumps({"gpu_node": gpu_node.node_id, "cpu_node": cpu_node.node_id,
-                          "with_gpu": with_gpu, "cpu_only": cpu_only}))
+                          "with_gpu": with_gpu, "cpu_only": cpu_only, "gpu_lost": gpu_lost}))
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -2,7 +2,8 @@
 
 Runs :mod:`tests.multinode_sweep` in its own process (one Ray cluster per process): with a
 node advertising a GPU the chunk tasks land there and run the CUDA kernel (Numba's CUDA
-simulator); without it they run the CPU kernel elsewhere; the metrics are the same.
+simulator); without it they run the CPU kernel elsewhere; the metrics are the same. A GPU
+job whose GPU node goes away while its chunks wait runs them on CPUs instead of hanging.
 """
 
 from __future__ import annotations
@@ -52,3 +53,12 @@ def test_gpu_and_cpu_results_are_the_same(runs):
     assert gpu.shape == cpu.shape == (2, 40, len(METRICS))
     assert (cpu[0, :, METRICS.index("num_trades")] > 0).all()
     np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_chunks_waiting_for_a_lost_gpu_node_move_to_cpus(runs):
+    lost = runs["gpu_lost"]
+    assert lost["gpu_attempts"] >= 1, "the job first asked for the GPU"
+    assert all(chunk["device"] == "cpu" for chunk in lost["ran"])
+    assert lost["gpu_node"] not in lost["task_nodes"]
+    np.testing.assert_array_equal(np.array(lost["metrics"], dtype=np.float64),
+                                  np.array(runs["cpu_only"]["metrics"], dtype=np.float64))
