@@ -307,6 +307,11 @@ export class OptimizePanel {
     if (status.status === "succeeded" && status.result) {
       this.result = status.result;
       this._showResult(status.result);
+      const { placement, timings } = status.result;
+      if (placement && timings) {
+        document.getElementById("opt-eta").textContent =
+          `${placement.device.toUpperCase()} · ${placement.chunks} chunk${placement.chunks === 1 ? "" : "s"} · ${timings.total_s.toFixed(1)} s`;
+      }
       this.toasts.show({ kind: "success", title: "Optimization finished", message: `${(status.progress?.total ?? 0).toLocaleString("en-US")} combinations tested.`, key: "optimize" });
     } else if (status.status === "failed") {
       this.toasts.show({ kind: "error", title: "Optimization failed", message: status.error ?? "unknown error", key: "optimize" });

@@ -49,6 +49,7 @@ def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
                                "renders": snap["heatmap"]["renders"]}
     assert snap["heatmap"]["renders"] >= 1
     expect(page.locator("#opt-bar")).to_have_attribute("value", "23")
+    expect(page.locator("#opt-eta")).to_contain_text("CPU · ")  # where and how long it ran
     screenshot(page, "optimize-result")
 
     # The best row runs that backtest on the chart.
