@@ -13,7 +13,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import numpy as np
 import ray
@@ -49,13 +49,13 @@ async def _never() -> bool:
     return False
 
 
-def _sweep(job_id: str, on_progress: Callable[[int], Awaitable[None]] = _nothing) -> dict:
+def _sweep(job_id: str) -> dict:
     settings = get_settings().model_copy(update={"optimize_gpu_loss_grace_s": GPU_LOSS_GRACE_S})
     segments = [(0, BARS), (0, BARS // 2)]
     metrics, ran = asyncio.run(sweep_on_cluster(
         job_id, ray.put(_bars()), signals, COMBINATIONS,
         pack_params(2, False, 0.0005, 0.0, 0.0, 0.02, 0.0, 1.0, 100_000.0), segments,
-        settings, on_progress, _never))
+        settings, _nothing, _never))
     return {"device": devices_used(ran), "ran": ran,
             "metrics": np.where(np.isnan(metrics), None, metrics).tolist()}
 
