@@ -111,7 +111,8 @@ export class Heatmap {
     const span = max - min || 1;
     for (let yi = 0; yi < ys.length; yi += 1) {
       for (let xi = 0; xi < xs.length; xi += 1) {
-        const v = values[yi * xs.length + xi];
+        const cell = yi * xs.length + xi;
+        const v = values[cell];
         const x = m.left + xi * cellW;
         const y = m.top + (ys.length - 1 - yi) * cellH;
         if (Number.isFinite(v)) {
@@ -119,10 +120,10 @@ export class Heatmap {
           ctx.fillStyle = color(maximize ? t : 1 - t);
         } else {
           // Tested without a value (e.g. no trades) vs never tested (excluded by a constraint).
-          ctx.fillStyle = tested[yi * xs.length + xi] ? "#2a2f3d" : "#161a24";
+          ctx.fillStyle = tested[cell] ? "#2a2f3d" : "#161a24";
         }
         ctx.fillRect(x + 0.5, y + 0.5, Math.max(1, cellW - 1), Math.max(1, cellH - 1));
-        const label = Number.isFinite(v) ? this.format(v) : tested[yi * xs.length + xi] ? "n/a" : "";
+        const label = Number.isFinite(v) ? this.format(v) : tested[cell] ? "n/a" : "";
         if (label && cellW >= 38 && cellH >= 16) {
           ctx.fillStyle = Number.isFinite(v) ? "rgba(0,0,0,0.75)" : "#7c8293";
           ctx.font = "10px ui-monospace, monospace";
@@ -177,10 +178,11 @@ export class Heatmap {
 
   _describe({ xi, yi }) {
     const g = this.grid;
-    const v = g.values[yi * g.xs.length + xi];
+    const cell = yi * g.xs.length + xi;
+    const v = g.values[cell];
     const where = `${g.xName}=${formatParam(g.xs[xi])}${g.yName ? `, ${g.yName}=${formatParam(g.ys[yi])}` : ""}`;
     if (Number.isFinite(v)) return `${where}: ${this.format(v)}`;
-    return g.tested[yi * g.xs.length + xi]
+    return g.tested[cell]
       ? `${where}: no value (undefined here, e.g. no trades)`
       : `${where}: not in the grid (excluded by a constraint)`;
   }
