@@ -36,8 +36,8 @@ $(FRONTEND_BUILD): $(NODE_STAMP) $(FRONTEND_SRC)
 frontend: $(FRONTEND_BUILD)
 
 run: $(STAMP) frontend
-	$(PY) -m deployments.config --check
-	# Keep warm idle workers for optimization chunk tasks (deployments/local_platform.py).
+	$(PY) -m deployments.common.settings --check
+	# Keep warm idle workers for optimization chunk tasks (tests/support/local_platform.py).
 	RAY_num_workers_soft_limit=$${RAY_num_workers_soft_limit:-8} $(VENV)/bin/serve run serve.yaml
 
 lint: $(STAMP)
@@ -63,7 +63,7 @@ status: $(STAMP)
 stop: $(STAMP)
 	-$(RAY_CLI)/serve shutdown -y
 	$(RAY_CLI)/ray stop
-	$(PY) -m deployments.embedded_redis stop
+	$(PY) -m deployments.common.embedded_redis stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output frontend/dist frontend/node_modules

@@ -15,7 +15,7 @@ import redis
 from fastapi import FastAPI, Response
 from ray import serve
 
-from deployments.local_platform import start_platform, stop_platform
+from tests.support.local_platform import start_platform, stop_platform
 
 NOOP_ROUTE = "/bench-noop"
 _noop_api = FastAPI()

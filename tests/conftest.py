@@ -18,8 +18,8 @@ import pytest
 import pytest_asyncio
 import redis
 
-from deployments.local_platform import free_port, start_platform, stop_platform
 from feeds.simulator import IQFeedSimulator
+from tests.support.local_platform import free_port, start_platform, stop_platform
 from tests.tcp_fault_proxy import TcpFaultProxy
 
 TEST_SESSION_TIMEOUT_S = 60
@@ -40,7 +40,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if url and _reachable(url):
             yield url
             return
-    from deployments.embedded_redis import start_valkey
+    from deployments.common.embedded_redis import start_valkey
 
     server = start_valkey(tmp_path_factory.mktemp("valkey"))
     yield server.connection_url

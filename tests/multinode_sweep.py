@@ -20,8 +20,8 @@ import ray
 from ray.cluster_utils import Cluster
 from ray.util.state import list_tasks
 
-from deployments.config import get_settings
-from deployments.optimize_chunks import devices_used, sweep_on_cluster
+from deployments.common.settings import get_settings
+from deployments.optimize.chunks import devices_used, sweep_on_cluster
 from kernels.backtest import pack_params
 from strategies.sma_cross import signals
 

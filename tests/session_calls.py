@@ -6,8 +6,8 @@ import asyncio
 
 import httpx
 
-from deployments.redis_client import make_client
-from deployments.session_store import SessionStore
+from deployments.common.redis_client import make_client
+from deployments.sessions.store import SessionStore
 
 
 def initiate(http: httpx.Client) -> str:

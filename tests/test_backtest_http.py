@@ -10,7 +10,7 @@ import pytest
 import ray
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
+from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from kernels.backtest import METRICS, simulate
 from strategies.sma_cross import signals
 from tests.feed_expectations import expected_arrays, trading_days_back

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from ray.autoscaler._private.util import prepare_config, validate_config
 
-from deployments.config import PROJECT_ROOT
+from deployments.common.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from deployments.config import PROJECT_ROOT, ConfigError, load_settings
+from deployments.common.settings import PROJECT_ROOT, ConfigError, load_settings
 
 SECRET = "hunter2-very-secret"
 
@@ -84,7 +84,7 @@ def test_check_command_fails_at_start_naming_the_variable(tmp_path):
     }
     env.update(SESSION_TIMEOUT_S="soon", DTN_PASSWORD=SECRET)
     result = subprocess.run(
-        [sys.executable, "-m", "deployments.config", "--check"],
+        [sys.executable, "-m", "deployments.common.settings", "--check"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 1
@@ -96,7 +96,7 @@ def test_check_command_summarises_a_valid_configuration(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DTN_", "REDIS_"))}
     env["DTN_PASSWORD"] = ""
     result = subprocess.run(
-        [sys.executable, "-m", "deployments.config", "--check"],
+        [sys.executable, "-m", "deployments.common.settings", "--check"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr

@@ -8,9 +8,9 @@ import ray
 import redis
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.config import Settings
-from deployments.embedded_redis import ACTOR_NAME, ensure_embedded_redis
-from deployments.redis_client import resolve_redis_url
+from deployments.common.embedded_redis import ACTOR_NAME, ensure_embedded_redis
+from deployments.common.redis_client import resolve_redis_url
+from deployments.common.settings import Settings
 from tests.conftest import Platform
 from tests.polling import wait_for
 

@@ -14,10 +14,10 @@ import redis
 from ray.util.state import list_tasks
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.bar_store import result_key
-from deployments.base_bars import exchange_today
-from deployments.feed import ACTOR_NAME as FEED
-from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
+from deployments.charts.bar_store import result_key
+from deployments.charts.base_bars import exchange_today
+from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
+from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import trading_days
 from tests.conftest import Platform

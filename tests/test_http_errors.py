@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from deployments.http_errors import install_error_handlers
-from deployments.redis_client import StateUnavailable
+from deployments.common.http_errors import install_error_handlers
+from deployments.common.redis_client import StateUnavailable
 from feeds.iqfeed import FeedTimeout, FeedUnavailable, SymbolNotFound
 
 RAISES = {

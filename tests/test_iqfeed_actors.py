@@ -13,17 +13,17 @@ import pytest
 import ray
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.feed import ACTOR_NAME as FEED
-from deployments.iqconnect_launch import MASK
-from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
-from deployments.iqfeed_watchdog import IQFeedWatchdog
-from deployments.local_platform import free_port
+from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
+from deployments.iqfeed.launch import MASK
+from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
+from deployments.iqfeed.watchdog import IQFeedWatchdog
 from feeds.iqfeed import FeedUnavailable, SymbolNotFound
 from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import session_bounds_utc
 from tests.conftest import Platform
 from tests.feed_expectations import expected_bars, recent_trading_day
 from tests.polling import wait_for
+from tests.support.local_platform import free_port
 
 SECRET = "dtn-secret-do-not-show"
 

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from deployments.config import PROJECT_ROOT
+from deployments.common.settings import PROJECT_ROOT
 from kernels.backtest import METRICS
 
 

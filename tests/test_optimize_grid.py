@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from deployments.http_errors import FieldError
-from deployments.optimize_chunks import chunk_bounds
-from deployments.optimize_grid import expand_grid
-from deployments.optimize_result import ranking, walk_forward_segments
+from deployments.common.http_errors import FieldError
+from deployments.optimize.chunks import chunk_bounds
+from deployments.optimize.grid import expand_grid
+from deployments.optimize.result import ranking, walk_forward_segments
 from strategies.bollinger_reversion import STRATEGY as BOLLINGER
 from strategies.sma_cross import STRATEGY as SMA
 

@@ -18,9 +18,9 @@ import ray
 from ray.util.state import list_actors, list_tasks
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
-from deployments.optimize_result import walk_forward_segments
-from deployments.optimize_scheduler import ACTOR_NAME as SCHEDULER
+from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
+from deployments.optimize.result import walk_forward_segments
+from deployments.optimize.scheduler import ACTOR_NAME as SCHEDULER
 from kernels.backtest import METRICS, pack_params, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals

@@ -8,7 +8,7 @@ from ray import serve
 from ray.util.state import list_actors
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.session_janitor import ACTOR_NAME as JANITOR
+from deployments.sessions.janitor import ACTOR_NAME as JANITOR
 from tests.conftest import Platform
 from tests.polling import wait_for
 

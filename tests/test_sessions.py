@@ -9,7 +9,7 @@ import httpx
 import pytest
 import redis
 
-from deployments.session_store import SEEN_KEY, owned_keys_key, session_key
+from deployments.sessions.store import SEEN_KEY, owned_keys_key, session_key
 from tests.conftest import Platform
 from tests.polling import wait_for
 from tests.session_calls import heartbeat, initiate, register_keys

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deployments.config import PROJECT_ROOT
+from deployments.common.settings import PROJECT_ROOT
 from kernels.backtest import METRICS, pack_params, simulate, sweep_sma_cross
 from strategies.sma_cross import signals
 from tests.backtest_reference import random_ohlc, trading_options

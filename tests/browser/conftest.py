@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from deployments.base_bars import exchange_today
-from deployments.config import PROJECT_ROOT
+from deployments.charts.base_bars import exchange_today
+from deployments.common.settings import PROJECT_ROOT
 from tests.conftest import Platform
 
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "browser"

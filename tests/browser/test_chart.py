@@ -12,8 +12,8 @@ import redis
 from playwright.sync_api import Page, expect
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.iqfeed_watchdog import ACTOR_NAME as WATCHDOG
-from deployments.session_store import session_key
+from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
+from deployments.sessions.store import session_key
 from feeds.iqfeed.admin import AdminConnection
 from tests.browser.app_driver import WAIT_MS, load_chart, state, submit_and_wait
 from tests.browser.conftest import screenshot

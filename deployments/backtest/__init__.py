@@ -1,0 +1,1 @@
+"""The ``backtest`` application (``/backtest``): one strategy over one chart."""

@@ -1,0 +1,82 @@
+"""Request bodies of /backtest and /optimize: the chart, the strategy and the trading settings.
+
+Every ratio is a fraction, never a percent. Unknown fields and non-finite numbers are refused.
+"""
+
+import asyncio
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from deployments.common.http_errors import FieldError
+from kernels.backtest import METRICS, pack_params
+from strategies.registry import LiveRegistry
+from strategies.spec import StrategySpec
+
+DIRECTIONS = {"long": 0, "short": 1, "both": 2}
+
+
+async def find_strategy(registry: LiveRegistry, name: str) -> StrategySpec:
+    """The strategy called ``name`` (the registry reloaded off the event loop if its files
+    changed); FieldError (422) on ``strategy`` if there is none."""
+    spec = (await asyncio.to_thread(registry.current)).strategies.get(name)
+    if spec is None:
+        raise FieldError("strategy", f"unknown strategy {name!r}; see /strategies")
+    return spec
+
+
+class TradingRequest(BaseModel):
+    """What a backtest and an optimization share: strategy, chart and trading settings."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    strategy: str = Field(description="Strategy name from /strategies, e.g. sma_cross")
+    symbol: str
+    interval: str
+    start: str
+    end: str
+    rth: bool = True
+    direction: Literal["long", "short", "both"] = "long"
+    fill: Literal["next_open", "close"] = "next_open"
+    commission: float = Field(0.0, ge=0, le=0.1, description="Fraction of traded value")
+    commission_fixed: float = Field(0.0, ge=0, description="Currency per order")
+    slippage: float = Field(0.0, ge=0, le=0.1, description="Fraction of the price")
+    stop_loss: float | None = Field(None, gt=0, lt=1, description="Fraction of the entry")
+    take_profit: float | None = Field(None, gt=0, le=100, description="Fraction of the entry")
+    size_fraction: float = Field(1.0, gt=0, le=1)
+    initial_cash: float = Field(100_000.0, gt=0)
+    session_token: str
+
+    def packed_params(self) -> np.ndarray:
+        """The trading settings as the kernels' parameter array."""
+        return pack_params(DIRECTIONS[self.direction], self.fill == "close", self.commission,
+                           self.commission_fixed, self.slippage, self.stop_loss or 0.0,
+                           self.take_profit or 0.0, self.size_fraction, self.initial_cash)
+
+
+class BacktestIn(TradingRequest):
+    """Body of ``POST /backtest``."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class WalkForward(BaseModel):
+    """Walk-forward analysis: best parameters chosen in-sample, scored out-of-sample."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    splits: int = Field(3, ge=1, le=50, description="Consecutive windows the range is cut in")
+    oos_fraction: float = Field(0.3, gt=0, lt=1,
+                                description="Fraction of each window held out of sample")
+
+
+class OptimizeIn(TradingRequest):
+    """Body of ``POST /optimize``."""
+
+    grid: dict[str, Any] = Field(
+        description='Per parameter {"min", "max", "step"} or a list of values; '
+                    "parameters left out keep their default")
+    objective: Literal[METRICS] = Field("sharpe", description="Metric to rank by")  # type: ignore[valid-type]
+    walk_forward: WalkForward | None = None
+    top_n: int = Field(20, ge=1, le=1000, description="Rows of the best-first table")

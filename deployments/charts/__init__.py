@@ -1,0 +1,2 @@
+"""The ``historical`` application (``/historical``): chart requests, bar store, codec,
+pre-aggregation."""

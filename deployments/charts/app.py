@@ -1,0 +1,184 @@
+"""The ``historical`` Serve application, mounted at ``/historical``: chart data and lazy loading.
+
+``GET /`` answers the newest bars of a chart request (``INITIAL_CHUNK_SIZE``) with a
+``request_id``; ``GET /chunk`` pages further back through the same result. A repeated request is
+answered straight from Redis inside this replica; a miss loads base bars (cache, else the
+``iqfeed`` actor, once per symbol-day), resamples them, stores the result and starts the
+background pre-aggregation of every standard interval for the range.
+"""
+
+import base64
+import hashlib
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import Response
+from ray import serve
+
+from deployments.charts.bar_codec import HEADER_SIZE, column_range
+from deployments.charts.bar_store import (
+    queue_slice,
+    result_key,
+    rows_from_header,
+    slice_from,
+    snapshot_key,
+)
+from deployments.charts.payload import chart_payload
+from deployments.charts.request import parse_chart_request
+from deployments.charts.source import (
+    ChartSource,
+    includes_today,
+    warm_up_kernels,
+)
+from deployments.common.compression import json_response
+from deployments.common.http_errors import FieldError, install_error_handlers
+from deployments.common.redis_client import (
+    KEY_PREFIX,
+    StateUnavailable,
+    make_client,
+    redis_guard,
+    resolve_redis_url,
+)
+from deployments.common.settings import get_settings
+from deployments.common.warm_up import warm_up_in_background
+from deployments.sessions.access import check_token, expired_session
+from deployments.sessions.store import SessionStore, session_key
+from feeds.bars import Bars
+
+api = FastAPI(
+    title="Historical",
+    description="Chart bars resampled on the fly from cached 1-second, 1-minute and daily bars.",
+)
+install_error_handlers(api, get_settings().retry_after_s)
+
+
+def request_record_key(request_id: str) -> str:
+    """Key of the record that ties a request_id to its session and stored result."""
+    return f"{KEY_PREFIX}request:{request_id}"
+
+
+def _request_id(token: str, key: str) -> str:
+    """The same chart asked again by the same session keeps its request_id (and its record)."""
+    digest = hashlib.blake2b(f"{token}|{key}".encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+@serve.deployment
+@serve.ingress(api)
+class HistoricalIngress:
+    """ASGI ingress of /historical; cache hits never leave this replica except for Redis."""
+
+    def __init__(self) -> None:
+        self._settings = get_settings()
+        self._redis_url = resolve_redis_url(self._settings)
+        client = make_client(self._redis_url)
+        self._redis = client
+        self._sessions = SessionStore(client, self._settings.session_timeout_s)
+        self._source = ChartSource(client, self._redis_url, self._settings)
+        self._store = self._source.store
+        warm_up_in_background(warm_up_kernels)
+
+    @api.get("/")
+    async def historical(
+        self,
+        request: Request,
+        symbol: str = Query(description="Ticker, e.g. AAPL"),
+        interval: str = Query(description="5s, 1m, 5m, 1h, 4h, 1d, 1w, or any <N>s/<N>m/<N>h"),
+        start: str = Query(description="First day (or date-time), exchange time, ISO format"),
+        end: str = Query(description="Last day, inclusive (or an exclusive date-time)"),
+        session_token: str = Query(description="Token from /utils/session/initiate"),
+        rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
+    ) -> Response:
+        """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
+        check_token(session_token)
+        chart = parse_chart_request(self._settings, symbol, interval, start, end, rth)
+        key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
+        # Round trip 1: the session and the cached result's size together.
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(session_key(session_token))
+            pipe.getrange(key, 0, HEADER_SIZE - 1)
+            alive, header = await pipe.execute()
+        if not alive:
+            raise expired_session()
+        rows = rows_from_header(header)
+        request_id = _request_id(session_token, key)
+        for _ in range(2):  # a result that expired between the round trips is rebuilt once
+            if rows is None:
+                rows = await self._source.ensure(chart, key)
+            bars = await self._record_and_read(request_id, session_token, key, rows,
+                                               includes_today(chart))
+            if bars is not None:
+                break
+            rows = None
+        else:
+            raise StateUnavailable("the chart's result keeps changing; retry")
+        return json_response(request, chart_payload(
+            bars, request_id=request_id, symbol=chart.symbol, interval=chart.interval,
+            rth=chart.rth, total=rows,
+            has_more=rows > self._settings.initial_chunk_size,
+        ))
+
+    @api.get("/chunk")
+    async def chunk(
+        self,
+        request: Request,
+        request_id: str = Query(description="From the /historical answer"),
+        before: int = Query(description="t of the oldest bar the client holds"),
+        session_token: str = Query(description="Token from /utils/session/initiate"),
+        limit: int | None = Query(None, ge=1, description="Bars wanted (default: chunk size)"),
+    ) -> Response:
+        """The bars immediately before ``before`` in a request's result, oldest first."""
+        check_token(session_token)
+        limit = min(limit or self._settings.initial_chunk_size, self._settings.chunk_max_bars)
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(session_key(session_token))
+            pipe.hgetall(request_record_key(request_id))
+            alive, record = await pipe.execute()
+        if not alive:
+            raise expired_session()
+        if not record or record[b"session"].decode() != session_token:
+            raise FieldError("request_id", "unknown request_id for this session", status=404)
+        source, rows = record[b"result"].decode(), int(record[b"rows"])
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.getrange(source, 0, HEADER_SIZE - 1)
+            pipe.getrange(source, *column_range(rows, 0, 0, rows))
+            header, raw_times = await pipe.execute()
+        if rows_from_header(header) != rows or len(raw_times) != 8 * rows:
+            raise HTTPException(410, "this chart's data expired: reload the chart")
+        stop = int(np.searchsorted(np.frombuffer(raw_times, dtype="<i8"), before, side="left"))
+        first = max(0, stop - limit)
+        bars = await self._store.result_slice(source, rows, first, stop)
+        if bars is None:
+            raise HTTPException(410, "this chart's data expired: reload the chart")
+        return json_response(request, chart_payload(
+            bars, request_id=request_id, total=rows, has_more=first > 0,
+        ))
+
+    async def _record_and_read(
+        self, request_id: str, token: str, key: str, rows: int, snapshot: bool
+    ) -> Bars | None:
+        """Round trip 2: record the request for the session and read its newest page; None if
+        the stored result is not the one ``rows`` describes any more.
+
+        A result that includes today is rebuilt every TODAY_CACHE_TTL_S, so the request gets
+        its own snapshot (owned by the session) to page back through.
+        """
+        record = request_record_key(request_id)
+        source = snapshot_key(request_id) if snapshot else key
+        first = max(0, rows - self._settings.initial_chunk_size)
+        async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
+            if snapshot:
+                pipe.copy(key, source, replace=True)
+                self._sessions.queue_register(pipe, token, source)
+            pipe.getrange(source, 0, HEADER_SIZE - 1)
+            queue_slice(pipe, source, rows, first, rows)
+            pipe.hset(record, mapping={"session": token, "result": source, "rows": rows})
+            self._sessions.queue_register(pipe, token, record)
+            answers = await pipe.execute()
+        offset = 4 if snapshot else 0
+        if rows_from_header(answers[offset]) != rows:
+            return None
+        return slice_from(answers[offset + 1:offset + 7], first, rows)
+
+
+app = HistoricalIngress.bind()

@@ -1,0 +1,102 @@
+"""Base bars for a chart: from the Redis cache per trading day, else from the feed, once.
+
+Tiers: ``1s`` and ``1m`` intraday bars over each day's extended session, ``1d`` one regular-
+session bar per day. A day missing from the cache is fetched through the ``iqfeed`` actor by
+exactly one caller in the cluster (single flight per symbol-day) and stored: past days for
+``BAR_CACHE_TTL_S``, the current day for ``TODAY_CACHE_TTL_S`` since it is still filling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+
+import numpy as np
+import ray
+
+from deployments.charts.bar_store import BarStore, day_key
+from deployments.charts.single_flight import SingleFlight
+from deployments.common.settings import Settings
+from feeds.bars import Bars
+from feeds.eastern_time import EASTERN, utc_to_eastern
+from feeds.market_calendar import session_bounds_utc
+
+TIER_SECONDS = {"1s": 1, "1m": 60}
+DAILY_TIER = "1d"
+
+
+def exchange_today() -> date:
+    """Today's date on the exchange's clock."""
+    return datetime.now(EASTERN).date()
+
+
+def concat(parts: list[Bars]) -> Bars:
+    """One Bars of several, in the order given."""
+    if not parts:
+        return Bars.empty()
+    return Bars(*(np.concatenate(columns) for columns in zip(*(p.columns() for p in parts),
+                                                             strict=True)))
+
+
+class BaseBarLoader:
+    """Loads base bars of a symbol over trading days, filling the cache from the feed."""
+
+    def __init__(
+        self, store: BarStore, feed: ray.actor.ActorHandle, flights: SingleFlight,
+        settings: Settings,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._flights = flights
+        self._settings = settings
+
+    def _ttl(self, day: date) -> int:
+        past = day < exchange_today()
+        return self._settings.bar_cache_ttl_s if past else self._settings.today_cache_ttl_s
+
+    async def load(self, symbol: str, tier: str, days: list[date]) -> Bars:
+        """Base bars of ``symbol`` at ``tier`` over ``days`` (ascending trading days)."""
+        cached = await self._store.get_days(tier, symbol, days)
+        missing = [day for day, bars in zip(days, cached, strict=True) if bars is None]
+        fetched: dict[date, Bars] = {}
+        if missing and tier == DAILY_TIER:
+            fetched = await self._daily(symbol, missing)
+        elif missing:
+            loaded = await asyncio.gather(*(self._intraday(symbol, tier, d) for d in missing))
+            fetched = dict(zip(missing, loaded, strict=True))
+        return concat([bars if bars is not None else fetched[day]
+                       for day, bars in zip(days, cached, strict=True)])
+
+    async def _intraday(self, symbol: str, tier: str, day: date) -> Bars:
+        async def cached() -> Bars | None:
+            return (await self._store.get_days(tier, symbol, [day]))[0]
+
+        async def fetch() -> Bars:
+            start, end = session_bounds_utc(day, extended=True)
+            bars = await self._feed.fetch_bars.remote(symbol, start, end, TIER_SECONDS[tier])
+            await self._store.put_day(tier, symbol, day, bars, self._ttl(day))
+            return bars
+
+        return await self._flights.run(day_key(tier, symbol, day), cached, fetch)
+
+    async def _daily(self, symbol: str, days: list[date]) -> dict[date, Bars]:
+        first, last = days[0], days[-1]
+
+        async def cached() -> dict[date, Bars] | None:
+            found = await self._store.get_days(DAILY_TIER, symbol, days)
+            return None if any(b is None for b in found) else dict(zip(days, found, strict=True))
+
+        async def fetch() -> dict[date, Bars]:
+            bars = await self._feed.fetch_daily.remote(symbol, first, last)
+            wall_days = utc_to_eastern(bars.t) // 86400
+            by_day = {}
+            for day in days:
+                rows = wall_days == (day - date(1970, 1, 1)).days
+                by_day[day] = Bars(*(column[rows] for column in bars.columns()))
+            await self._store.put_days(
+                DAILY_TIER, symbol, by_day, {day: self._ttl(day) for day in days}
+            )
+            return by_day
+
+        key = f"{day_key(DAILY_TIER, symbol, first)}-{last:%Y%m%d}"
+        return await self._flights.run(key, cached, fetch)

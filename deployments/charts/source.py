@@ -1,0 +1,109 @@
+"""Where chart bars come from, for every application that needs them (historical, backtest).
+
+A chart's full result lives in Redis under :func:`deployments.charts.bar_store.result_key`. On a
+miss exactly one caller in the cluster builds it (single flight): base bars from the cache or the
+``iqfeed`` actor, resampling off the event loop, storing, and starting the background
+pre-aggregation of the range's standard intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import ray
+import redis.asyncio as aioredis
+
+from deployments.charts import bar_codec
+from deployments.charts.bar_store import BarStore, result_key
+from deployments.charts.base_bars import DAILY_TIER, BaseBarLoader, exchange_today
+from deployments.charts.builder import build_chart
+from deployments.charts.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
+from deployments.charts.request import ChartRequest
+from deployments.charts.single_flight import SingleFlight
+from deployments.common.redis_client import redis_guard
+from deployments.common.settings import Settings
+from deployments.iqfeed.feed_actor import ensure_feed_actor
+from feeds.bars import Bars
+from kernels.resample import (
+    PARALLEL_MIN_ROWS,
+    derive_standard,
+    resample_intraday,
+    session_mask,
+)
+
+_preaggregate = ray.remote(num_cpus=1, max_retries=1)(preaggregate)
+
+
+def warm_up_kernels() -> None:
+    """Compile (or load cached) the resampling kernels."""
+    tz = (np.array([np.iinfo(np.int64).min]), np.array([-18000]))
+    for size in (600, PARALLEL_MIN_ROWS):  # the serial and the parallel paths
+        t = np.arange(1_700_000_000, 1_700_000_000 + size, dtype=np.int64)
+        price = np.linspace(100, 101, t.size)
+        derive_standard(t, price, price, price, price, price, 1, 34200, 34200, *tz)
+        resample_intraday(t, price, price, price, price, price, 60, 34200, *tz)
+        session_mask(t, 34200, 57600, *tz)
+
+
+def includes_today(chart: ChartRequest) -> bool:
+    """True when the chart's range reaches the current (still changing) trading day."""
+    return bool(chart.days) and chart.days[-1] >= exchange_today()
+
+
+def _build_encoded(chart: ChartRequest, base: Bars) -> tuple[int, bytes]:
+    bars = build_chart(chart, base)
+    return len(bars), bar_codec.encode(bars)
+
+
+def _worth_preaggregating(chart: ChartRequest, max_days: int) -> bool:
+    """Intraday tiers over ranges an intraday request may ask for."""
+    span = (chart.end - chart.start) / 86400
+    return chart.tier != DAILY_TIER and chart.interval_s < 86400 and span <= max_days
+
+
+class ChartSource:
+    """Builds and caches chart results; shared by the applications of one replica."""
+
+    def __init__(self, client: aioredis.Redis, redis_url: str, settings: Settings) -> None:
+        self._redis = client
+        self._redis_url = redis_url
+        self._settings = settings
+        self.store = BarStore(client)
+        self._flights = SingleFlight(client)
+        self._loader = BaseBarLoader(self.store, ensure_feed_actor(), self._flights, settings)
+
+    async def ensure(self, chart: ChartRequest, key: str) -> int:
+        """Rows of the stored result for ``chart``, building it first if needed."""
+        return await self._flights.run(
+            key, lambda: self.store.result_rows(key), lambda: self._compute(chart, key)
+        )
+
+    async def full(self, chart: ChartRequest) -> Bars:
+        """Every bar of the chart (read whole from Redis, built first on a miss)."""
+        key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
+        for _ in range(2):
+            await self.ensure(chart, key)
+            async with redis_guard():
+                value = await self._redis.get(key)
+            if value is not None:
+                return bar_codec.decode(value)
+        raise RuntimeError("the chart's result expired while it was being read")
+
+    async def _compute(self, chart: ChartRequest, key: str) -> int:
+        base = await self._loader.load(chart.symbol, chart.tier, list(chart.days))
+        rows, encoded = await asyncio.to_thread(_build_encoded, chart, base)
+        ttl = (self._settings.today_cache_ttl_s if includes_today(chart)
+               else self._settings.result_ttl_s)
+        await self.store.put_encoded(key, encoded, ttl)
+        if _worth_preaggregating(chart, self._settings.max_request_days) and len(base):
+            await self._start_preaggregation(chart, base, ttl)
+        return rows
+
+    async def _start_preaggregation(self, chart: ChartRequest, base: Bars, ttl: int) -> None:
+        async with redis_guard():
+            locked = await self._redis.set(lock_key(chart), 1, nx=True, ex=LOCK_TTL_S)
+        if locked:
+            _preaggregate.options(name=task_name(chart)).remote(
+                self._redis_url, chart, base, ttl
+            )

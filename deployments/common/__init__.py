@@ -1,0 +1,1 @@
+"""Shared by every application: settings, Redis, errors, the HTTP edge, named actors."""

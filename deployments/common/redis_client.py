@@ -1,0 +1,68 @@
+"""Async Redis access for the deployments: URL resolution, pooled client, outage mapping.
+
+An outage of Redis surfaces as :class:`StateUnavailable`, which the HTTP layer turns into
+503 with ``Retry-After``. Timeouts are short so that no request hangs on a dead server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ConstantBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from deployments.common.settings import Settings
+
+KEY_PREFIX = "v1:"
+"""Version prefix of every key, so a format change never reads old bytes as new."""
+
+
+class StateUnavailable(RuntimeError):
+    """Redis cannot be reached; the caller should answer 503 with Retry-After."""
+
+
+def resolve_redis_url(settings: Settings) -> str:
+    """``REDIS_URL`` when set, else the URL of the cluster's embedded Valkey server."""
+    if settings.redis_url:
+        return settings.redis_url
+    from deployments.common.embedded_redis import ensure_embedded_redis
+
+    return ensure_embedded_redis(settings.data_dir)
+
+
+def make_client(url: str) -> aioredis.Redis:
+    """A pooled asyncio client whose calls fail within about two seconds when Redis is down."""
+    # A blocking pool makes a burst of commands wait (up to 2 s) for a free connection
+    # instead of failing with MaxConnectionsError once all 128 are busy.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+        health_check_interval=15,
+        max_connections=128,
+        timeout=2.0,
+        retry=Retry(ConstantBackoff(0.05), retries=1),
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+@asynccontextmanager
+async def redis_guard() -> AsyncIterator[None]:
+    """Turn connection failures and timeouts of Redis into :class:`StateUnavailable`."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+        raise StateUnavailable(f"Redis unavailable: {type(error).__name__}") from error
+
+
+async def redis_reachable(client: aioredis.Redis) -> bool:
+    """True when Redis answers PING now."""
+    try:
+        return bool(await client.ping())
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return False

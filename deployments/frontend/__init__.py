@@ -1,0 +1,1 @@
+"""The ``frontend`` application (``/``): the web app's files and ``/health``."""

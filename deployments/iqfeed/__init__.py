@@ -1,0 +1,1 @@
+"""The IQFeed actors: the feed (history connections), the watchdog, IQConnect launch, placement."""

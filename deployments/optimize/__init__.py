@@ -1,0 +1,1 @@
+"""The ``optimize`` application (``/optimize``): jobs, grids, chunk tasks, results."""

@@ -1,0 +1,173 @@
+"""The ``optimize`` Serve application, mounted at ``/optimize``: parameter sweeps as jobs.
+
+``POST /`` checks the request (strategy, grid, chart, limits), records a queued job in Redis
+and hands it to the ``optimize-scheduler`` actor -> ``202 {"job_id"}``. ``GET /{job_id}``
+answers its status, progress, ETA and result; ``DELETE /{job_id}`` cancels it;
+``GET /{job_id}/events`` streams progress as server-sent events. Everything is read from
+Redis, so any replica answers and a replica restart loses nothing. Another session's job is
+answered as unknown (404).
+"""
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi.responses import StreamingResponse
+from ray import serve
+
+from deployments.backtest.request import OptimizeIn, find_strategy
+from deployments.charts.request import parse_chart_request
+from deployments.charts.source import ChartSource
+from deployments.common.http_errors import FieldError, install_error_handlers
+from deployments.common.json_response import OrjsonResponse
+from deployments.common.redis_client import make_client, resolve_redis_url
+from deployments.common.settings import get_settings
+from deployments.optimize.grid import expand_grid
+from deployments.optimize.jobs import TERMINAL, JobStore, TooManyJobs
+from deployments.optimize.result import walk_forward_segments
+from deployments.optimize.scheduler import ensure_scheduler
+from deployments.sessions.access import require_session
+from deployments.sessions.store import SessionStore
+from strategies.registry import LiveRegistry
+
+JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+EVENT_POLL_S = 0.2
+KEEP_ALIVE_S = 15.0
+
+
+def _unknown_job(job_id: str) -> HTTPException:
+    return HTTPException(404, f"unknown optimization job {job_id!r}")
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+def _progress_event(view: dict[str, Any]) -> dict[str, Any]:
+    return {"status": view["status"], **view["progress"], "eta_s": view["eta_s"],
+            "error": view["error"]}
+
+
+def _check_walk_forward(body: OptimizeIn, bars: int) -> None:
+    if body.walk_forward and not walk_forward_segments(bars, body.walk_forward.splits,
+                                                       body.walk_forward.oos_fraction):
+        raise FieldError("walk_forward.splits", f"{body.walk_forward.splits} splits of "
+                         f"{bars} bars leave a part with fewer than two bars")
+
+
+api = FastAPI(title="Optimize",
+              description="Parameter sweeps over a chart as jobs on the Ray cluster.")
+install_error_handlers(api, get_settings().retry_after_s)
+
+
+@serve.deployment
+@serve.ingress(api)
+class OptimizeIngress:
+    """ASGI ingress of /optimize: admission and reads here, the sweep on the cluster."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        redis_url = resolve_redis_url(settings)
+        client = make_client(redis_url)
+        self._settings = settings
+        self._redis_url = redis_url
+        self._sessions = SessionStore(client, settings.session_timeout_s)
+        self._jobs = JobStore(client, self._sessions)
+        self._source = ChartSource(client, redis_url, settings)
+        self._registry = LiveRegistry(settings.strategies_dir)
+        self._scheduler = ensure_scheduler(redis_url)
+
+    async def _own_job(self, job_id: str, token: str, with_result: bool = True
+                       ) -> dict[str, Any]:
+        await require_session(self._sessions, token)
+        view = await self._jobs.view(job_id, with_result) if JOB_ID.fullmatch(job_id) else None
+        if view is None or view.pop("session") != token:
+            raise _unknown_job(job_id)
+        return view
+
+    @api.post("/", status_code=202)
+    async def submit(self, body: OptimizeIn) -> OrjsonResponse:
+        """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream."""
+        await require_session(self._sessions, body.session_token)
+        spec = await find_strategy(self._registry, body.strategy)
+        grid = await asyncio.to_thread(expand_grid, spec, body.grid,
+                                       self._settings.optimize_max_combinations)
+        chart = parse_chart_request(self._settings, body.symbol, body.interval, body.start,
+                                    body.end, body.rth)
+        bars = await self._source.full(chart)
+        if len(bars) < 2:
+            raise FieldError("start", "the range holds fewer than two bars to trade on")
+        _check_walk_forward(body, len(bars))
+        try:
+            job_id = await self._jobs.create(
+                body.session_token, body.model_dump(mode="json"), len(grid), body.objective,
+                self._settings.optimize_max_jobs_per_session, self._settings.session_timeout_s)
+        except TooManyJobs as error:
+            limit = self._settings.optimize_max_jobs_per_session
+            raise HTTPException(429, f"{error.active} optimization jobs of this session are "
+                                f"queued or running (at most {limit}); wait or cancel one",
+                                headers={"Retry-After": str(self._settings.retry_after_s)}
+                                ) from None
+        await self._scheduler.submit.remote(job_id)
+        return OrjsonResponse({"job_id": job_id, "status": "queued", "combinations": len(grid),
+                               "bars": len(bars)}, status_code=202)
+
+    @api.get("/{job_id}")
+    async def job(self, job_id: str = Path(description="Id from POST /optimize"),
+                  session_token: str = Query(description="Token of the submitting session"),
+                  ) -> OrjsonResponse:
+        """Status, progress (combinations done of total), ETA, error and, once done, result."""
+        return OrjsonResponse(await self._own_job(job_id, session_token))
+
+    @api.delete("/{job_id}")
+    async def cancel(self, job_id: str = Path(description="Id from POST /optimize"),
+                     session_token: str = Query(description="Token of the submitting session"),
+                     ) -> OrjsonResponse:
+        """Cancel a queued or running job: its running chunk tasks are cancelled too."""
+        view = await self._own_job(job_id, session_token, with_result=False)
+        if not await self._jobs.update(job_id, ("queued", "running"), status="cancelled",
+                                       finished_at=time.time()):
+            raise HTTPException(409, f"job {job_id} already {view['status']}; nothing to cancel")
+        return OrjsonResponse(await self._own_job(job_id, session_token, with_result=False))
+
+    @api.get("/{job_id}/events")
+    async def events(self, job_id: str = Path(description="Id from POST /optimize"),
+                     session_token: str = Query(description="Token of the submitting session"),
+                     ) -> StreamingResponse:
+        """Server-sent events: ``progress`` whenever it changes, then one ``end`` event with
+        the final status, after which the stream closes."""
+        first = await self._own_job(job_id, session_token, with_result=False)
+        return StreamingResponse(self._stream(job_id, first), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    async def _stream(self, job_id: str, view: dict[str, Any] | None) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        sent: dict[str, Any] | None = None
+        quiet_since = loop.time()
+        while True:
+            if view is None:
+                yield _event("end", {"status": "expired", "error": "the job is gone"})
+                return
+            data = _progress_event(view)
+            if data["status"] in TERMINAL:
+                yield _event("progress", data)
+                yield _event("end", data)
+                return
+            if data != sent:
+                yield _event("progress", data)
+                sent, quiet_since = data, loop.time()
+            elif loop.time() - quiet_since >= KEEP_ALIVE_S:
+                yield b": keep-alive\n\n"
+                quiet_since = loop.time()
+            await asyncio.sleep(EVENT_POLL_S)
+            view = await self._jobs.view(job_id, with_result=False)
+            if view is not None:
+                view.pop("session")
+
+
+app = OptimizeIngress.bind()

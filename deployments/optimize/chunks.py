@@ -1,0 +1,204 @@
+"""A parameter sweep split into Ray tasks: on GPUs when the cluster has them, else on CPUs.
+
+The device is decided once per job from the cluster's resources (never by leaving tasks
+pending on a GPU that does not exist). Each chunk task is named
+``optimize:<job_id>:chunk-<n>``, reads the bars from the object store (one copy per node),
+runs :func:`kernels.strategy_sweep.sweep_segments` with the CUDA or the parallel CPU kernel
+(same numbers either way) and is retried if its worker dies. When a GPU job's GPU nodes go
+away, its unfinished chunks move to CPUs after a grace period instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import ray
+from ray import cloudpickle
+
+from deployments.common.settings import Settings
+
+CHUNK_RETRIES = 3
+"""Times a chunk task is re-run after its worker or node died."""
+CANCEL_POLL_S = 0.25
+
+
+log = logging.getLogger(__name__)
+
+
+class SweepCancelled(RuntimeError):
+    """The job was cancelled while its chunks ran."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a job's chunk tasks run and how many can run at once."""
+
+    device: str  # "gpu" or "cpu"
+    slots: int
+    options: dict[str, Any]
+    threads: int
+
+
+def plan_placement(settings: Settings) -> Placement:
+    """GPU chunk tasks when the cluster reports enough GPUs for one, else CPU chunk tasks."""
+    resources = ray.cluster_resources()
+    gpus = resources.get("GPU", 0.0)
+    if gpus >= settings.optimize_task_gpus:
+        slots = max(1, int(gpus // settings.optimize_task_gpus))
+        return Placement("gpu", slots, {"num_gpus": settings.optimize_task_gpus,
+                                        "num_cpus": 1}, 1)
+    return cpu_placement(settings, resources.get("CPU", 1.0))
+
+
+def cpu_placement(settings: Settings, cpus: float) -> Placement:
+    """CPU chunk tasks over a cluster of ``cpus`` CPUs."""
+    slots = max(1, int(cpus // settings.optimize_task_cpus))
+    return Placement("cpu", slots, {"num_cpus": settings.optimize_task_cpus},
+                     max(1, math.ceil(settings.optimize_task_cpus)))
+
+
+def chunk_bounds(total: int, slots: int, chunks_per_slot: int, minimum: int = 16
+                 ) -> list[tuple[int, int]]:
+    """``[first, last)`` ranges that split ``total`` combinations into about
+    ``slots * chunks_per_slot`` chunks of at least ``minimum`` (the last may be smaller)."""
+    size = max(minimum, math.ceil(total / (slots * chunks_per_slot)))
+    return [(first, min(first + size, total)) for first in range(0, total, size)]
+
+
+def shippable(function: Callable) -> Callable:
+    """``function``, made picklable by value when its module cannot be imported on other
+    nodes (a strategy file loaded from STRATEGIES_DIR)."""
+    module = sys.modules.get(function.__module__)
+    if module is not None and function.__module__.startswith("extra_strategy_"):
+        cloudpickle.register_pickle_by_value(module)
+    return function
+
+
+class _GpuWatch:
+    """Says when the cluster has had too few GPUs for one chunk task for the grace period."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._need = settings.optimize_task_gpus
+        self._grace = settings.optimize_gpu_loss_grace_s
+        self._missing_since: float | None = None
+
+    def lost(self) -> bool:
+        """True once GPUs have been missing for longer than the grace period."""
+        if ray.cluster_resources().get("GPU", 0.0) >= self._need:
+            self._missing_since = None
+            return False
+        now = time.monotonic()
+        self._missing_since = self._missing_since or now
+        return now - self._missing_since >= self._grace
+
+
+def _abandon(future: asyncio.Future, ref: ray.ObjectRef) -> None:
+    """Cancel a chunk task whose result is no longer wanted (its error is not read)."""
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    ray.cancel(ref)
+
+
+@ray.remote(max_retries=CHUNK_RETRIES)
+def sweep_chunk(bars: tuple[np.ndarray, ...], signals: Callable, combinations: list[dict],
+                params: np.ndarray, segments: list[tuple[int, int]], device: str,
+                threads: int) -> dict[str, Any]:
+    """Metrics ``(segments, combinations, metrics)`` of one chunk, with where it ran."""
+    from kernels.strategy_sweep import sweep_segments
+
+    if device == "gpu":
+        from kernels.backtest_cuda import sweep_signals_cuda as sweep
+    else:
+        import numba
+
+        from kernels.backtest import sweep_signals as sweep
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    metrics = sweep_segments(signals, bars, combinations, params, segments, sweep=sweep)
+    return {
+        "metrics": metrics, "device": device,
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "cuda_simulator": device == "gpu" and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1",
+    }
+
+
+async def sweep_on_cluster(
+    job_id: str,
+    bars: ray.ObjectRef,
+    signals: Callable,
+    combinations: Sequence[dict[str, Any]],
+    params: np.ndarray,
+    segments: list[tuple[int, int]],
+    settings: Settings,
+    on_progress: Callable[[int], Awaitable[None]],
+    cancelled: Callable[[], Awaitable[bool]],
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Run every chunk of ``combinations`` as a Ray task; return the stacked metrics
+    ``(segments, combinations, metrics)`` and where each chunk ran (device, node). Calls
+    ``on_progress(done)`` as chunks finish and cancels the running chunks (raising
+    SweepCancelled) once ``cancelled()`` says so. A GPU job whose GPUs are gone for longer
+    than ``optimize_gpu_loss_grace_s`` runs its unfinished chunks on CPUs."""
+    placement = plan_placement(settings)
+    bounds = chunk_bounds(len(combinations), placement.slots, settings.optimize_chunks_per_slot)
+    signals = shippable(signals)
+    futures: dict[asyncio.Future, int] = {}
+    refs: list[ray.ObjectRef | None] = [None] * len(bounds)
+
+    def submit(n: int, where: Placement) -> asyncio.Future:
+        first, last = bounds[n]
+        ref = sweep_chunk.options(name=f"optimize:{job_id}:chunk-{n}", **where.options).remote(
+            bars, signals, list(combinations[first:last]), params, segments, where.device,
+            where.threads)
+        refs[n] = ref
+        future = asyncio.wrap_future(ref.future())
+        futures[future] = n
+        return future
+
+    for n in range(len(bounds)):
+        submit(n, placement)
+    results: list[dict[str, Any] | None] = [None] * len(bounds)
+    done = 0
+    pending = set(futures)
+    gpu_watch = _GpuWatch(settings) if placement.device == "gpu" else None
+    try:
+        while pending:
+            finished, pending = await asyncio.wait(pending, timeout=CANCEL_POLL_S,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+            for future in finished:
+                n = futures[future]
+                results[n] = future.result()
+                done += bounds[n][1] - bounds[n][0]
+            if finished:
+                await on_progress(done)
+            if pending and await cancelled():
+                raise SweepCancelled(job_id)
+            if pending and gpu_watch is not None and gpu_watch.lost():
+                # The GPU nodes are gone (and the grace passed): the unfinished chunks would
+                # wait for a GPU forever, so they run on the CPUs instead (same numbers).
+                log.warning("optimization %s: no GPU left; %d chunks move to CPUs", job_id,
+                            len(pending))
+                cpu = cpu_placement(settings, ray.cluster_resources().get("CPU", 1.0))
+                for future in pending:
+                    _abandon(future, refs[futures[future]])
+                pending = {submit(futures[future], cpu) for future in pending}
+                gpu_watch = None
+    finally:
+        if pending:
+            for future in pending:
+                ray.cancel(refs[futures[future]])
+    metrics = np.concatenate([r["metrics"] for r in results], axis=1)
+    ran = [{key: r[key] for key in ("device", "node_id", "cuda_simulator")} for r in results]
+    return metrics, ran
+
+
+def devices_used(ran: list[dict[str, Any]]) -> str:
+    """Where a sweep's chunks ran: "gpu", "cpu", or "gpu+cpu" when its GPUs went away mid-job."""
+    return "+".join(sorted({chunk["device"] for chunk in ran}, key=("gpu", "cpu").index))

@@ -1,0 +1,134 @@
+"""The orchestrator of one optimization job: the Ray task ``optimize:<job_id>``.
+
+It reads the job's request from Redis, loads the chart's bars once (from the bar cache, else
+the feed), puts them in the object store once, sweeps the grid in chunk tasks
+(:mod:`deployments.optimize.chunks`), scores the walk-forward splits and writes progress and
+the result back under the job id. A cancelled or expired job stops it between chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import ray
+import redis.asyncio as aioredis
+
+from deployments.backtest.request import OptimizeIn
+from deployments.charts.request import parse_chart_request
+from deployments.charts.source import ChartSource
+from deployments.common.redis_client import make_client
+from deployments.common.settings import Settings, get_settings
+from deployments.optimize.chunks import SweepCancelled, devices_used, sweep_on_cluster
+from deployments.optimize.grid import expand_grid
+from deployments.optimize.jobs import JobStore
+from deployments.optimize.result import (
+    best_in_sample,
+    build_result,
+    walk_forward_json,
+    walk_forward_segments,
+)
+from kernels.backtest import sweep_signals
+from kernels.strategy_sweep import sweep_segments
+from strategies.registry import load_registry
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_S = 0.2
+"""Progress writes to Redis are at most this frequent (the last one always lands)."""
+
+
+def _out_of_sample(signals, arrays: tuple[np.ndarray, ...], grid, chosen: list[int],
+                   windows: list, params: np.ndarray) -> np.ndarray:
+    """Metrics of each split's chosen combination over its out-of-sample bars."""
+    rows = [sweep_segments(signals, arrays, [grid.combinations[best]], params, [window[1]],
+                           sweep=sweep_signals)[0, 0]
+            for best, window in zip(chosen, windows, strict=True)]
+    return np.array(rows)
+
+
+async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: str,
+               settings: Settings) -> None:
+    record = await store.request(job_id)
+    if record is None or record["status"] != "queued":
+        return  # cancelled before it started, or expired with its session
+    if not await store.update(job_id, ("queued",), status="running", started_at=time.time()):
+        return
+    began = time.perf_counter()
+    body = OptimizeIn.model_validate(record["request"])
+    spec = load_registry(settings.strategies_dir).strategies[body.strategy]
+    grid = expand_grid(spec, body.grid, settings.optimize_max_combinations)
+    chart = parse_chart_request(settings, body.symbol, body.interval, body.start, body.end,
+                                body.rth)
+    bars = await ChartSource(client, redis_url, settings).full(chart)
+    arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
+    loaded = time.perf_counter()
+    windows = []
+    if body.walk_forward is not None:
+        windows = walk_forward_segments(len(bars), body.walk_forward.splits,
+                                        body.walk_forward.oos_fraction)
+        if not windows:
+            raise ValueError("the range is too short for the walk-forward splits")
+    segments = [(0, len(bars))] + [window[0] for window in windows]
+    last_write = 0.0
+
+    async def on_progress(done: int) -> None:
+        nonlocal last_write
+        if done == len(grid) or time.monotonic() - last_write >= PROGRESS_INTERVAL_S:
+            last_write = time.monotonic()
+            await store.update(job_id, ("running",), done=done)
+
+    async def cancelled() -> bool:
+        return await store.status(job_id) != "running"
+
+    params = body.packed_params()
+    metrics, ran = await sweep_on_cluster(
+        job_id, ray.put(arrays), spec.signals, grid.combinations, params, segments, settings,
+        on_progress, cancelled)
+    swept = time.perf_counter()
+    walk_forward = None
+    if windows:
+        chosen = best_in_sample(metrics, len(windows), body.objective)
+        out = await asyncio.to_thread(_out_of_sample, spec.signals, arrays, grid, chosen,
+                                      windows, params)
+        walk_forward = walk_forward_json(grid, metrics, windows, chosen, out, bars.t,
+                                         body.objective)
+    result = build_result(grid, metrics, body.objective, body.top_n, bars.t, walk_forward)
+    device = devices_used(ran)
+    result["placement"] = {"device": device, "chunks": len(ran),
+                           "nodes": sorted({r["node_id"] for r in ran}),
+                           "cuda_simulator": any(r["cuda_simulator"] for r in ran)}
+    result["timings"] = {"prepare_s": round(loaded - began, 4), "sweep_s": round(swept - loaded, 4),
+                         "total_s": round(time.perf_counter() - began, 4)}
+    await store.update(job_id, ("running",), status="succeeded", done=len(grid),
+                       finished_at=time.time(), device=device, result=result)
+
+
+async def _guarded_run(job_id: str, redis_url: str) -> None:
+    client = make_client(redis_url)
+    store = JobStore(client)
+    try:
+        await _run(job_id, store, client, redis_url, get_settings())
+    except SweepCancelled:
+        log.info("optimization %s cancelled", job_id)
+    except Exception as error:  # the job fails with a message; the orchestrator must not die
+        log.exception("optimization %s failed", job_id)
+        message = str(error) or type(error).__name__
+        await store.update(
+            job_id, ("queued", "running"), status="failed", finished_at=time.time(),
+            error=f"{type(error).__name__}: {message}"[:2000])
+    finally:
+        await client.aclose()
+
+
+@ray.remote(num_cpus=0, max_retries=0)
+def run_job(job_id: str, redis_url: str) -> None:
+    """Run optimization job ``job_id`` to its end (succeeded, failed or cancelled)."""
+    asyncio.run(_guarded_run(job_id, redis_url))
+
+
+def submit_job(job_id: str, redis_url: str) -> Any:
+    """Start the orchestrator task of ``job_id``; returns its ObjectRef."""
+    return run_job.options(name=f"optimize:{job_id}").remote(job_id, redis_url)

@@ -1,0 +1,1 @@
+"""The ``sessions`` application (``/utils/session``), the session store and its janitor."""

@@ -1,0 +1,82 @@
+"""The ``sessions`` Serve application, mounted at ``/utils/session``.
+
+``GET /initiate`` issues a token, ``POST /heartbeat`` keeps it alive, ``GET /status`` counts live
+sessions. Sessions live in Redis (see :mod:`deployments.sessions.store`); when Redis is down
+these routes answer 503 with ``Retry-After``.
+"""
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+from ray import serve
+
+from deployments.common.http_errors import install_error_handlers
+from deployments.common.redis_client import make_client, resolve_redis_url
+from deployments.common.settings import get_settings
+from deployments.sessions.janitor import ensure_session_janitor
+from deployments.sessions.store import TOKEN_PATTERN, SessionStore
+
+
+class SessionOut(BaseModel):
+    """A live session and the seconds until it expires without a heartbeat."""
+
+    session_token: str
+    expires_in: int
+
+
+class HeartbeatIn(BaseModel):
+    """Body of ``POST /heartbeat``."""
+
+    session_token: str = Field(
+        pattern=TOKEN_PATTERN.pattern,
+        description="Token from /initiate: 43 URL-safe base64 characters.",
+    )
+
+
+class SessionsStatus(BaseModel):
+    """Counts for operators and the health page."""
+
+    live_sessions: int
+    session_timeout_s: int
+
+
+api = FastAPI(
+    title="Sessions",
+    description="Session tokens scoping every cached result to one browser tab.",
+)
+install_error_handlers(api, get_settings().retry_after_s)
+
+
+@serve.deployment
+@serve.ingress(api)
+class SessionsIngress:
+    """ASGI ingress of the sessions application; talks to Redis directly, no actor hops."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        redis_url = resolve_redis_url(settings)
+        self._store = SessionStore(make_client(redis_url), settings.session_timeout_s)
+        ensure_session_janitor(redis_url)
+
+    @api.get("/initiate", response_model=SessionOut)
+    async def initiate(self) -> SessionOut:
+        """Start a session; the client sends its token with every later request."""
+        token = await self._store.create()
+        return SessionOut(session_token=token, expires_in=self._store.timeout_s)
+
+    @api.post("/heartbeat", response_model=SessionOut, responses={404: {}, 422: {}, 503: {}})
+    async def heartbeat(self, body: HeartbeatIn) -> SessionOut:
+        """Keep a session alive for another timeout; 404 when it is unknown or expired."""
+        if not await self._store.heartbeat(body.session_token):
+            raise HTTPException(404, "unknown or expired session_token: initiate a new session")
+        return SessionOut(session_token=body.session_token, expires_in=self._store.timeout_s)
+
+    @api.get("/status", response_model=SessionsStatus)
+    async def status(self) -> SessionsStatus:
+        """How many sessions are live now."""
+        return SessionsStatus(
+            live_sessions=await self._store.live_count(),
+            session_timeout_s=self._store.timeout_s,
+        )
+
+
+app = SessionsIngress.bind()

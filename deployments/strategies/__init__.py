@@ -1,0 +1,1 @@
+"""The ``strategies`` application (``/strategies``): the strategy registry over HTTP."""
