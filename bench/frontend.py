@@ -19,7 +19,7 @@ import numpy as np
 from playwright.sync_api import Page, sync_playwright
 
 from bench.serve_floor import NOOP_ROUTE, platform_with_floor
-from deployments.charts.base_bars import exchange_today
+from deployments.charts.tiers import exchange_today
 from deployments.common.settings import PROJECT_ROOT
 from feeds.market_calendar import trading_days
 

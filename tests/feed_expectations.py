@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from deployments.charts.base_bars import exchange_today
+from deployments.charts.tiers import exchange_today
 from feeds.market_calendar import session_bounds_utc, trading_days
 from feeds.synthetic_market import second_bars
 

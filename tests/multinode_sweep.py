@@ -20,10 +20,10 @@ import ray
 from ray.cluster_utils import Cluster
 from ray.util.state import list_tasks
 
-from deployments.common.settings import get_settings
+from deployments.common.settings import load_settings
 from deployments.optimize.chunks import devices_used, sweep_on_cluster
 from kernels.backtest import pack_params
-from strategies.sma_cross import signals
+from strategies.sma_cross import STRATEGY
 
 BARS = 240
 GPU_LOSS_GRACE_S = 1.0
@@ -50,10 +50,10 @@ async def _never() -> bool:
 
 
 def _sweep(job_id: str) -> dict:
-    settings = get_settings().model_copy(update={"optimize_gpu_loss_grace_s": GPU_LOSS_GRACE_S})
+    settings = load_settings().model_copy(update={"optimize_gpu_loss_grace_s": GPU_LOSS_GRACE_S})
     segments = [(0, BARS), (0, BARS // 2)]
     metrics, ran = asyncio.run(sweep_on_cluster(
-        job_id, ray.put(_bars()), signals, COMBINATIONS,
+        job_id, ray.put(_bars()), STRATEGY, COMBINATIONS,
         pack_params(2, False, 0.0005, 0.0, 0.0, 0.02, 0.0, 1.0, 100_000.0), segments,
         settings, _nothing, _never))
     return {"device": devices_used(ran), "ran": ran,

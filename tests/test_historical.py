@@ -15,7 +15,7 @@ from ray.util.state import list_tasks
 
 from deployments import PLATFORM_NAMESPACE
 from deployments.charts.bar_store import result_key
-from deployments.charts.base_bars import exchange_today
+from deployments.charts.tiers import exchange_today
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
 from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from feeds.iqfeed.admin import AdminConnection
@@ -203,7 +203,7 @@ def test_chunk_of_another_session_is_404_and_expired_is_410(http, token, platfor
     for key in store.scan_iter(match=result_key("JPM", True, "1m", "*", "*")):
         store.delete(key)
     gone = http.get("/historical/chunk", params={**params, "session_token": token})
-    assert gone.status_code == 410 and "reload" in gone.json()["detail"]
+    assert gone.status_code == 410 and "reload" in gone.json()["detail"][0]["message"]
 
 
 def test_answers_are_compressed_when_accepted(http, token, feed_ready):

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from deployments.common.http_errors import install_error_handlers
-from deployments.common.redis_client import StateUnavailable
+from deployments.common.errors import StateUnavailable
+from deployments.common.http_app import install_error_handlers
 from feeds.iqfeed import FeedTimeout, FeedUnavailable, SymbolNotFound
 
 RAISES = {
@@ -27,7 +27,8 @@ def _raiser(error: Exception):
 
 def _app() -> FastAPI:
     app = FastAPI()
-    install_error_handlers(app, retry_after_s=7)
+    install_error_handlers(app)
+    app.state.retry_after_s = 7
     for path, error in RAISES.items():
         app.add_api_route(path, _raiser(error))
 

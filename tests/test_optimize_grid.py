@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from deployments.common.http_errors import FieldError
+from deployments.common.errors import FieldError
 from deployments.optimize.chunks import chunk_bounds
 from deployments.optimize.grid import expand_grid
 from deployments.optimize.result import ranking, walk_forward_segments
@@ -60,3 +60,12 @@ def test_chunks_cover_every_combination_once():
         bounds = chunk_bounds(total, slots, 3)
         assert bounds[0][0] == 0 and bounds[-1][1] == total
         assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+
+
+@pytest.mark.parametrize("axis", [{"min": 0, "max": 1e308, "step": 1e-10},
+                                  {"min": -1e308, "max": 1e308, "step": 1},
+                                  {"min": 0, "max": 10, "step": 5e-324}])
+def test_an_overflowing_range_is_a_field_error(axis):
+    with pytest.raises(FieldError, match="at most") as error:
+        expand_grid(SMA, {"fast": axis}, 100_000)
+    assert error.value.field == "grid.fast"

@@ -230,14 +230,14 @@ def test_cancel_stops_the_chunk_tasks(http, token, feed_ready):
     assert job["status"] == "cancelled" and job["result"] is None
     assert job["progress"]["done"] < job["progress"]["total"]
     again = http.delete(f"/optimize/{job_id}", params={"session_token": token})
-    assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+    assert again.status_code == 409 and "cancelled" in again.json()["detail"][0]["message"]
 
 
 def test_a_session_may_run_two_jobs_at_once(http, token, feed_ready):
     first, second = (_submit(http, _big_body(token)) for _ in range(2))
     third = http.post("/optimize/", json=_big_body(token), timeout=60)
     assert third.status_code == 429, third.text
-    assert "at most 2" in third.json()["detail"] and third.headers["Retry-After"]
+    assert "at most 2" in third.json()["detail"][0]["message"] and third.headers["Retry-After"]
     other = initiate(http)
     other_job = _submit(http, _body(other))  # the limit is per session
     for job_id in (first, second):

@@ -113,7 +113,7 @@ def test_heartbeat_without_json_body_is_422(http: httpx.Client):
 def test_unknown_token_is_404(http: httpx.Client):
     response = heartbeat(http, "A" * 43)
     assert response.status_code == 404
-    assert "initiate" in response.json()["detail"]
+    assert "initiate" in response.json()["detail"][0]["message"]
 
 
 def test_live_session_count_is_reported(http: httpx.Client):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.common.http_errors import FieldError
+from deployments.common.errors import FieldError
 from kernels.backtest import METRICS, pack_params
 from strategies.registry import LiveRegistry
 from strategies.spec import StrategySpec

@@ -11,8 +11,7 @@ import base64
 import hashlib
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import Query
 from ray import serve
 
 from deployments.charts.bar_codec import HEADER_SIZE, column_range
@@ -30,26 +29,22 @@ from deployments.charts.source import (
     includes_today,
     warm_up_kernels,
 )
-from deployments.common.compression import json_response
-from deployments.common.http_errors import FieldError, install_error_handlers
-from deployments.common.redis_client import (
-    KEY_PREFIX,
-    StateUnavailable,
-    make_client,
-    redis_guard,
-    resolve_redis_url,
-)
-from deployments.common.settings import get_settings
+from deployments.common.errors import Gone, NotFound, ResultChanged
+from deployments.common.http_app import builder, configure, error_responses, make_api
+from deployments.common.json_response import OrjsonResponse
+from deployments.common.redis_client import KEY_PREFIX, make_client, redis_guard, resolve_redis_url
+from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
 from deployments.sessions.access import check_token, expired_session
 from deployments.sessions.store import SessionStore, session_key
 from feeds.bars import Bars
 
-api = FastAPI(
-    title="Historical",
-    description="Chart bars resampled on the fly from cached 1-second, 1-minute and daily bars.",
+api = make_api(
+    "Historical",
+    "Chart bars resampled on the fly from cached 1-second, 1-minute and daily bars.",
+    errors=(401, 422, 503),
 )
-install_error_handlers(api, get_settings().retry_after_s)
+EXPIRED = "this chart's data expired: reload the chart"
 
 
 def request_record_key(request_id: str) -> str:
@@ -68,8 +63,9 @@ def _request_id(token: str, key: str) -> str:
 class HistoricalIngress:
     """ASGI ingress of /historical; cache hits never leave this replica except for Redis."""
 
-    def __init__(self) -> None:
-        self._settings = get_settings()
+    def __init__(self, settings: Settings) -> None:
+        configure(api, settings)
+        self._settings = settings
         self._redis_url = resolve_redis_url(self._settings)
         client = make_client(self._redis_url)
         self._redis = client
@@ -78,17 +74,16 @@ class HistoricalIngress:
         self._store = self._source.store
         warm_up_in_background(warm_up_kernels)
 
-    @api.get("/")
+    @api.get("/", responses=error_responses(404))
     async def historical(
         self,
-        request: Request,
         symbol: str = Query(description="Ticker, e.g. AAPL"),
         interval: str = Query(description="5s, 1m, 5m, 1h, 4h, 1d, 1w, or any <N>s/<N>m/<N>h"),
         start: str = Query(description="First day (or date-time), exchange time, ISO format"),
         end: str = Query(description="Last day, inclusive (or an exclusive date-time)"),
         session_token: str = Query(description="Token from /utils/session/initiate"),
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
-    ) -> Response:
+    ) -> OrjsonResponse:
         """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
         check_token(session_token)
         chart = parse_chart_request(self._settings, symbol, interval, start, end, rth)
@@ -111,22 +106,21 @@ class HistoricalIngress:
                 break
             rows = None
         else:
-            raise StateUnavailable("the chart's result keeps changing; retry")
-        return json_response(request, chart_payload(
+            raise ResultChanged("the chart's result keeps changing; retry")
+        return OrjsonResponse(chart_payload(
             bars, request_id=request_id, symbol=chart.symbol, interval=chart.interval,
             rth=chart.rth, total=rows,
             has_more=rows > self._settings.initial_chunk_size,
         ))
 
-    @api.get("/chunk")
+    @api.get("/chunk", responses=error_responses(404, 410))
     async def chunk(
         self,
-        request: Request,
         request_id: str = Query(description="From the /historical answer"),
         before: int = Query(description="t of the oldest bar the client holds"),
         session_token: str = Query(description="Token from /utils/session/initiate"),
         limit: int | None = Query(None, ge=1, description="Bars wanted (default: chunk size)"),
-    ) -> Response:
+    ) -> OrjsonResponse:
         """The bars immediately before ``before`` in a request's result, oldest first."""
         check_token(session_token)
         limit = min(limit or self._settings.initial_chunk_size, self._settings.chunk_max_bars)
@@ -137,20 +131,20 @@ class HistoricalIngress:
         if not alive:
             raise expired_session()
         if not record or record[b"session"].decode() != session_token:
-            raise FieldError("request_id", "unknown request_id for this session", status=404)
+            raise NotFound("unknown request_id for this session", "request_id")
         source, rows = record[b"result"].decode(), int(record[b"rows"])
         async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
             pipe.getrange(source, 0, HEADER_SIZE - 1)
             pipe.getrange(source, *column_range(rows, 0, 0, rows))
             header, raw_times = await pipe.execute()
         if rows_from_header(header) != rows or len(raw_times) != 8 * rows:
-            raise HTTPException(410, "this chart's data expired: reload the chart")
+            raise Gone(EXPIRED, "request_id")
         stop = int(np.searchsorted(np.frombuffer(raw_times, dtype="<i8"), before, side="left"))
         first = max(0, stop - limit)
         bars = await self._store.result_slice(source, rows, first, stop)
         if bars is None:
-            raise HTTPException(410, "this chart's data expired: reload the chart")
-        return json_response(request, chart_payload(
+            raise Gone(EXPIRED, "request_id")
+        return OrjsonResponse(chart_payload(
             bars, request_id=request_id, total=rows, has_more=first > 0,
         ))
 
@@ -181,4 +175,4 @@ class HistoricalIngress:
         return slice_from(answers[offset + 1:offset + 7], first, rows)
 
 
-app = HistoricalIngress.bind()
+build = builder(HistoricalIngress)

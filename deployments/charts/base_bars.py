@@ -9,25 +9,18 @@ exactly one caller in the cluster (single flight per symbol-day) and stored: pas
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import ray
 
 from deployments.charts.bar_store import BarStore, day_key
 from deployments.charts.single_flight import SingleFlight
+from deployments.charts.tiers import DAILY_TIER, TIER_SECONDS, exchange_today
 from deployments.common.settings import Settings
 from feeds.bars import Bars
-from feeds.eastern_time import EASTERN, utc_to_eastern
+from feeds.eastern_time import utc_to_eastern
 from feeds.market_calendar import session_bounds_utc
-
-TIER_SECONDS = {"1s": 1, "1m": 60}
-DAILY_TIER = "1d"
-
-
-def exchange_today() -> date:
-    """Today's date on the exchange's clock."""
-    return datetime.now(EASTERN).date()
 
 
 def concat(parts: list[Bars]) -> Bars:

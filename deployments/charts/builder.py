@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deployments.charts.base_bars import DAILY_TIER, TIER_SECONDS
 from deployments.charts.request import ChartRequest
+from deployments.charts.tiers import DAILY_TIER, TIER_SECONDS
 from feeds.bars import Bars
 from feeds.eastern_time import offset_table
 from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN

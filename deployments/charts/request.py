@@ -9,11 +9,12 @@ long. Every problem raises :class:`FieldError` naming the field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from deployments.charts.base_bars import DAILY_TIER, exchange_today
-from deployments.common.http_errors import FieldError
+from deployments.charts.tiers import DAILY_TIER, exchange_today
+from deployments.common.errors import FieldError
 from deployments.common.settings import Settings
 from feeds.eastern_time import EASTERN
 from feeds.iqfeed.client import normalize_symbol
@@ -36,6 +37,15 @@ class ChartRequest:
     days: tuple[date, ...]
     rth: bool
     tier: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The request as JSON-ready values, for a job record; :meth:`from_json` reads it."""
+        return {**asdict(self), "days": [day.isoformat() for day in self.days]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChartRequest:
+        """The request :meth:`as_json` wrote, as it was validated then (not validated again)."""
+        return cls(**{**data, "days": tuple(date.fromisoformat(day) for day in data["days"])})
 
     @property
     def session_open_s(self) -> int:

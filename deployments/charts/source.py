@@ -16,11 +16,13 @@ import redis.asyncio as aioredis
 
 from deployments.charts import bar_codec
 from deployments.charts.bar_store import BarStore, result_key
-from deployments.charts.base_bars import DAILY_TIER, BaseBarLoader, exchange_today
+from deployments.charts.base_bars import BaseBarLoader
 from deployments.charts.builder import build_chart
 from deployments.charts.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
 from deployments.charts.request import ChartRequest
 from deployments.charts.single_flight import SingleFlight
+from deployments.charts.tiers import DAILY_TIER, exchange_today
+from deployments.common.errors import ResultChanged
 from deployments.common.redis_client import redis_guard
 from deployments.common.settings import Settings
 from deployments.iqfeed.feed_actor import ensure_feed_actor
@@ -71,13 +73,19 @@ class ChartSource:
         self._settings = settings
         self.store = BarStore(client)
         self._flights = SingleFlight(client)
-        self._loader = BaseBarLoader(self.store, ensure_feed_actor(), self._flights, settings)
+        self._loader = BaseBarLoader(self.store, ensure_feed_actor(settings), self._flights,
+                                     settings)
 
     async def ensure(self, chart: ChartRequest, key: str) -> int:
         """Rows of the stored result for ``chart``, building it first if needed."""
         return await self._flights.run(
             key, lambda: self.store.result_rows(key), lambda: self._compute(chart, key)
         )
+
+    async def count(self, chart: ChartRequest) -> int:
+        """How many bars the chart has, read from its stored header (built first on a miss)."""
+        return await self.ensure(chart, result_key(chart.symbol, chart.rth, chart.interval,
+                                                   chart.start, chart.end))
 
     async def full(self, chart: ChartRequest) -> Bars:
         """Every bar of the chart (read whole from Redis, built first on a miss)."""
@@ -88,7 +96,7 @@ class ChartSource:
                 value = await self._redis.get(key)
             if value is not None:
                 return bar_codec.decode(value)
-        raise RuntimeError("the chart's result expired while it was being read")
+        raise ResultChanged("the chart's result expired while it was being read; retry")
 
     async def _compute(self, chart: ChartRequest, key: str) -> int:
         base = await self._loader.load(chart.symbol, chart.tier, list(chart.days))

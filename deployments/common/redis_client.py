@@ -16,14 +16,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from deployments.common.errors import StateUnavailable
 from deployments.common.settings import Settings
 
 KEY_PREFIX = "v1:"
 """Version prefix of every key, so a format change never reads old bytes as new."""
-
-
-class StateUnavailable(RuntimeError):
-    """Redis cannot be reached; the caller should answer 503 with Retry-After."""
 
 
 def resolve_redis_url(settings: Settings) -> str:

@@ -3,16 +3,18 @@
 Every setting is an environment variable of the same name in upper case (``REDIS_URL``,
 ``SESSION_TIMEOUT_S``...). Invalid values fail at start with a message that names the
 variable; secret values (``DTN_PASSWORD``) are ``SecretStr`` and never appear in messages.
-Run ``python -m deployments.common.settings --check`` to validate a configuration without starting
-anything.
+The settings are read once where an application is built (its Serve builder, with the
+application's ``args`` from ``serve.yaml`` as overrides) and handed to its deployments and
+actors; nothing reads them at import time. Run ``python -m deployments.common.settings
+--check`` to validate a configuration without starting anything.
 """
 
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -173,18 +175,13 @@ def _describe(error: ValidationError) -> str:
     return "Invalid configuration:\n" + "\n".join(lines)
 
 
-def load_settings() -> Settings:
-    """Read and validate the settings; raise ConfigError naming each invalid variable."""
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read and validate the settings, ``overrides`` (e.g. a Serve application's ``args``)
+    winning over the environment; raise ConfigError naming each invalid variable."""
     try:
-        return Settings()
+        return Settings(**(overrides or {}))
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, loaded on first use."""
-    return load_settings()
 
 
 def main(argv: list[str]) -> int:

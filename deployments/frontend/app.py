@@ -12,18 +12,13 @@ import asyncio
 from pathlib import Path
 
 import ray
-from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from ray import serve
 
-from deployments.common.http_errors import install_error_handlers
-from deployments.common.redis_client import (
-    StateUnavailable,
-    make_client,
-    redis_reachable,
-    resolve_redis_url,
-)
-from deployments.common.settings import PROJECT_ROOT, get_settings
+from deployments.common.errors import NotFound, StateUnavailable
+from deployments.common.http_app import builder, configure, make_api
+from deployments.common.redis_client import make_client, redis_reachable, resolve_redis_url
+from deployments.common.settings import PROJECT_ROOT, Settings
 from deployments.iqfeed.feed_actor import ensure_feed_actor
 from deployments.iqfeed.watchdog import ensure_iqfeed_watchdog
 from deployments.sessions.janitor import ensure_session_janitor
@@ -57,8 +52,7 @@ def cache_control(root: Path, file: Path) -> str:
     return "no-cache"
 
 
-api = FastAPI(title="Frontend", description="The trader's web app and the platform health report.")
-install_error_handlers(api, get_settings().retry_after_s)
+api = make_api("Frontend", "The trader's web app and the platform health report.", errors=())
 
 
 async def _actor_report(
@@ -76,17 +70,17 @@ async def _actor_report(
 class FrontendIngress:
     """Static files and the health report; never needs Redis to answer."""
 
-    def __init__(self) -> None:
-        settings = get_settings()
+    def __init__(self, settings: Settings) -> None:
+        configure(api, settings)
         self._embedded = settings.redis_url is None
         redis_url = resolve_redis_url(settings)
         self._redis = make_client(redis_url)
         self._sessions = SessionStore(self._redis, settings.session_timeout_s)
         self._root = static_dir().resolve()
         self._built = self._root.name == "dist"
-        self._watchdog = ensure_iqfeed_watchdog()
-        self._feed = ensure_feed_actor()
-        self._janitor = ensure_session_janitor(redis_url)
+        self._watchdog = ensure_iqfeed_watchdog(settings)
+        self._feed = ensure_feed_actor(settings)
+        self._janitor = ensure_session_janitor(settings, redis_url)
 
     @api.get("/health")
     async def health(self) -> dict[str, object]:
@@ -124,8 +118,8 @@ class FrontendIngress:
         file = resolve_static(self._root, path)
         if file is None:
             hint = "" if self._built else " (the web app is not built: run `make frontend`)"
-            raise HTTPException(404, f"no such page: /{path}{hint}")
+            raise NotFound(f"no such page: /{path}{hint}", "path")
         return FileResponse(file, headers={"Cache-Control": cache_control(self._root, file)})
 
 
-app = FrontendIngress.bind()
+build = builder(FrontendIngress)

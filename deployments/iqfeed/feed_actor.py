@@ -16,7 +16,7 @@ from typing import TypeVar
 import ray
 
 from deployments.common.named_actors import get_or_create
-from deployments.common.settings import get_settings
+from deployments.common.settings import Settings
 from deployments.common.warm_up import WARM_UP_DELAY_S
 from deployments.iqfeed.placement import iqfeed_placement
 from feeds.bars import Bars, Ticks
@@ -30,8 +30,7 @@ T = TypeVar("T")
 class IQFeedActor:
     """Holds the pooled, rate-limited IQFeed client; every method is a history request."""
 
-    def __init__(self) -> None:
-        settings = get_settings()
+    def __init__(self, settings: Settings) -> None:
         self._client = IQFeedClient(
             settings.iqfeed_host,
             settings.iqfeed_lookup_port,
@@ -81,6 +80,6 @@ class IQFeedActor:
             raise
 
 
-def ensure_feed_actor() -> ray.actor.ActorHandle:
+def ensure_feed_actor(settings: Settings) -> ray.actor.ActorHandle:
     """Get or create the cluster's ``iqfeed`` actor on the IQConnect node."""
-    return get_or_create(IQFeedActor, ACTOR_NAME, **iqfeed_placement())
+    return get_or_create(IQFeedActor, ACTOR_NAME, settings, **iqfeed_placement())

@@ -19,7 +19,7 @@ import time
 import ray
 
 from deployments.common.named_actors import get_or_create
-from deployments.common.settings import get_settings
+from deployments.common.settings import Settings
 from deployments.iqfeed.launch import launch_command
 from deployments.iqfeed.placement import iqfeed_placement
 from feeds.iqfeed.admin import AdminConnection
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 class IQFeedWatchdog:
     """Watches the admin port and relaunches the feed program when it is down."""
 
-    def __init__(self) -> None:
-        self._settings = get_settings()
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._command = launch_command(self._settings)
         self._admin: AdminConnection | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -139,6 +139,6 @@ class IQFeedWatchdog:
             await asyncio.wait_for(process.wait(), 5)
 
 
-def ensure_iqfeed_watchdog() -> ray.actor.ActorHandle:
+def ensure_iqfeed_watchdog(settings: Settings) -> ray.actor.ActorHandle:
     """Get or create the cluster's ``iqfeed-watchdog`` actor on the IQConnect node."""
-    return get_or_create(IQFeedWatchdog, ACTOR_NAME, **iqfeed_placement())
+    return get_or_create(IQFeedWatchdog, ACTOR_NAME, settings, **iqfeed_placement())

@@ -15,19 +15,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import Path, Query
 from fastapi.responses import StreamingResponse
 from ray import serve
 
 from deployments.backtest.request import OptimizeIn, find_strategy
 from deployments.charts.request import parse_chart_request
 from deployments.charts.source import ChartSource
-from deployments.common.http_errors import FieldError, install_error_handlers
+from deployments.common.errors import Conflict, FieldError, NotFound
+from deployments.common.http_app import builder, configure, error_responses, make_api
 from deployments.common.json_response import OrjsonResponse
 from deployments.common.redis_client import make_client, resolve_redis_url
-from deployments.common.settings import get_settings
+from deployments.common.settings import Settings
 from deployments.optimize.grid import expand_grid
-from deployments.optimize.jobs import TERMINAL, JobStore, TooManyJobs
+from deployments.optimize.jobs import TERMINAL, JobStore
 from deployments.optimize.result import walk_forward_segments
 from deployments.optimize.scheduler import ensure_scheduler
 from deployments.sessions.access import require_session
@@ -39,8 +40,8 @@ EVENT_POLL_S = 0.2
 KEEP_ALIVE_S = 15.0
 
 
-def _unknown_job(job_id: str) -> HTTPException:
-    return HTTPException(404, f"unknown optimization job {job_id!r}")
+def _unknown_job(job_id: str) -> NotFound:
+    return NotFound(f"unknown optimization job {job_id!r}", "job_id")
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -59,9 +60,8 @@ def _check_walk_forward(body: OptimizeIn, bars: int) -> None:
                          f"{bars} bars leave a part with fewer than two bars")
 
 
-api = FastAPI(title="Optimize",
-              description="Parameter sweeps over a chart as jobs on the Ray cluster.")
-install_error_handlers(api, get_settings().retry_after_s)
+api = make_api("Optimize", "Parameter sweeps over a chart as jobs on the Ray cluster.",
+               errors=(401, 404, 422, 503))
 
 
 @serve.deployment
@@ -69,8 +69,8 @@ install_error_handlers(api, get_settings().retry_after_s)
 class OptimizeIngress:
     """ASGI ingress of /optimize: admission and reads here, the sweep on the cluster."""
 
-    def __init__(self) -> None:
-        settings = get_settings()
+    def __init__(self, settings: Settings) -> None:
+        configure(api, settings)
         redis_url = resolve_redis_url(settings)
         client = make_client(redis_url)
         self._settings = settings
@@ -79,7 +79,7 @@ class OptimizeIngress:
         self._jobs = JobStore(client, self._sessions)
         self._source = ChartSource(client, redis_url, settings)
         self._registry = LiveRegistry(settings.strategies_dir)
-        self._scheduler = ensure_scheduler(redis_url)
+        self._scheduler = ensure_scheduler(settings, redis_url)
 
     async def _own_job(self, job_id: str, token: str, with_result: bool = True
                        ) -> dict[str, Any]:
@@ -89,7 +89,7 @@ class OptimizeIngress:
             raise _unknown_job(job_id)
         return view
 
-    @api.post("/", status_code=202)
+    @api.post("/", status_code=202, responses=error_responses(429))
     async def submit(self, body: OptimizeIn) -> OrjsonResponse:
         """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream."""
         await require_session(self._sessions, body.session_token)
@@ -98,23 +98,17 @@ class OptimizeIngress:
                                        self._settings.optimize_max_combinations)
         chart = parse_chart_request(self._settings, body.symbol, body.interval, body.start,
                                     body.end, body.rth)
-        bars = await self._source.full(chart)
-        if len(bars) < 2:
+        bars = await self._source.count(chart)  # never decodes the chart
+        if bars < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")
-        _check_walk_forward(body, len(bars))
-        try:
-            job_id = await self._jobs.create(
-                body.session_token, body.model_dump(mode="json"), len(grid), body.objective,
-                self._settings.optimize_max_jobs_per_session, self._settings.session_timeout_s)
-        except TooManyJobs as error:
-            limit = self._settings.optimize_max_jobs_per_session
-            raise HTTPException(429, f"{error.active} optimization jobs of this session are "
-                                f"queued or running (at most {limit}); wait or cancel one",
-                                headers={"Retry-After": str(self._settings.retry_after_s)}
-                                ) from None
+        _check_walk_forward(body, bars)
+        job_id = await self._jobs.create(
+            body.session_token, body.model_dump(mode="json"),
+            {"chart": chart.as_json(), "bars": bars}, len(grid), body.objective,
+            self._settings.optimize_max_jobs_per_session, self._settings.session_timeout_s)
         await self._scheduler.submit.remote(job_id)
         return OrjsonResponse({"job_id": job_id, "status": "queued", "combinations": len(grid),
-                               "bars": len(bars)}, status_code=202)
+                               "bars": bars}, status_code=202)
 
     @api.get("/{job_id}")
     async def job(self, job_id: str = Path(description="Id from POST /optimize"),
@@ -123,7 +117,7 @@ class OptimizeIngress:
         """Status, progress (combinations done of total), ETA, error and, once done, result."""
         return OrjsonResponse(await self._own_job(job_id, session_token))
 
-    @api.delete("/{job_id}")
+    @api.delete("/{job_id}", responses=error_responses(409))
     async def cancel(self, job_id: str = Path(description="Id from POST /optimize"),
                      session_token: str = Query(description="Token of the submitting session"),
                      ) -> OrjsonResponse:
@@ -131,10 +125,12 @@ class OptimizeIngress:
         view = await self._own_job(job_id, session_token, with_result=False)
         if not await self._jobs.update(job_id, ("queued", "running"), status="cancelled",
                                        finished_at=time.time()):
-            raise HTTPException(409, f"job {job_id} already {view['status']}; nothing to cancel")
+            raise Conflict(f"job {job_id} already {view['status']}; nothing to cancel", "job_id")
         return OrjsonResponse(await self._own_job(job_id, session_token, with_result=False))
 
-    @api.get("/{job_id}/events")
+    @api.get("/{job_id}/events", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "progress events, then one end event"}})
     async def events(self, job_id: str = Path(description="Id from POST /optimize"),
                      session_token: str = Query(description="Token of the submitting session"),
                      ) -> StreamingResponse:
@@ -170,4 +166,4 @@ class OptimizeIngress:
                 view.pop("session")
 
 
-app = OptimizeIngress.bind()
+build = builder(OptimizeIngress)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deployments.common.http_errors import FieldError
+from deployments.common.errors import FieldError
 from strategies.spec import ParamError, StrategySpec
 
 MAX_AXIS_VALUES = 100_000
@@ -49,9 +49,11 @@ def _range_values(field: str, spec: dict[str, Any]) -> list[float]:
         raise FieldError(f"{field}.step", "must be greater than 0")
     if high < low:
         raise FieldError(f"{field}.max", "must be >= min")
-    count = math.floor((high - low) / step + 1e-9) + 1
-    if count > MAX_AXIS_VALUES:
-        raise FieldError(field, f"spans {count} values; at most {MAX_AXIS_VALUES} per parameter")
+    steps = (high - low) / step  # inf when the range overflows a float
+    if not steps < MAX_AXIS_VALUES:
+        raise FieldError(field, f"spans more than {MAX_AXIS_VALUES} values; at most "
+                                f"{MAX_AXIS_VALUES} per parameter")
+    count = math.floor(steps + 1e-9) + 1
     # Multiplying (not accumulating) keeps 0.1 steps from drifting; rounding trims float dust.
     return [round(low + k * step, 10) for k in range(count)]
 
@@ -83,15 +85,16 @@ def _axis(spec: StrategySpec, name: str, raw: Any) -> list[Any]:
     return distinct
 
 
-def expand_grid(spec: StrategySpec, grid: dict[str, Any], max_combinations: int) -> Grid:
+def expand_grid(spec: StrategySpec, grid: dict[str, Any], max_combinations: int | None) -> Grid:
     """Every combination of ``grid`` that ``spec`` accepts; FieldError (422) names the bad
-    field, including a grid larger than ``max_combinations`` (with its size)."""
+    field, including a grid larger than ``max_combinations`` (with its size; None: no limit,
+    for a grid admitted before)."""
     if not isinstance(grid, dict) or not grid:
         raise FieldError("grid", "must name at least one parameter to sweep")
     names = tuple(grid)
     axes = {name: _axis(spec, name, grid[name]) for name in names}
     size = math.prod(len(values) for values in axes.values())
-    if size > max_combinations:
+    if max_combinations is not None and size > max_combinations:
         raise FieldError("grid", f"holds {size} combinations; at most {max_combinations} "
                                  "per job")
     defaults = {p.name: p.default for p in spec.params}

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from deployments.common.errors import TooManyRequests
 from deployments.common.redis_client import KEY_PREFIX, redis_guard
 from deployments.sessions.store import SessionStore
 
@@ -73,14 +74,6 @@ def new_job_id() -> str:
     return secrets.token_hex(8)
 
 
-class TooManyJobs(RuntimeError):
-    """The session already has its maximum of queued or running jobs."""
-
-    def __init__(self, active: int) -> None:
-        super().__init__(f"{active} jobs of this session are queued or running")
-        self.active = active
-
-
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode()
 
@@ -98,20 +91,23 @@ class JobStore:
         self._update = client.register_script(_UPDATE)
         self._admit = client.register_script(_ADMIT)
 
-    async def create(self, token: str, request: dict[str, Any], total: int, objective: str,
-                     limit: int, ttl_s: int) -> str:
-        """Record a queued job for session ``token``; TooManyJobs when it has ``limit``."""
+    async def create(self, token: str, request: dict[str, Any], admitted: dict[str, Any],
+                     total: int, objective: str, limit: int, ttl_s: int) -> str:
+        """Record a queued job for session ``token`` with what admission established
+        (``admitted``: the validated chart, its bar count); TooManyRequests (429) when the
+        session already has ``limit`` jobs queued or running."""
         job_id = new_job_id()
         fields = {"session": token, "status": "queued", "done": 0, "total": total,
                   "created_at": time.time(), "objective": objective,
-                  "request": orjson.dumps(request)}
+                  "request": orjson.dumps(request), "admitted": orjson.dumps(admitted)}
         args: list[Any] = [limit, job_id, JOB_PREFIX, ttl_s]
         for name, value in fields.items():
             args += [name, value]
         async with redis_guard():
             active = await self._admit(keys=[active_key(token), job_key(job_id)], args=args)
         if active >= 0:
-            raise TooManyJobs(int(active))
+            raise TooManyRequests(f"{active} optimization jobs of this session are queued or "
+                                  f"running (at most {limit}); wait or cancel one")
         if self._sessions is not None:
             async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
                 for key in (job_key(job_id), active_key(token)):
@@ -130,14 +126,15 @@ class JobStore:
             return bool(await self._update(keys=[job_key(job_id)], args=args))
 
     async def request(self, job_id: str) -> dict[str, Any] | None:
-        """The job's request body and session, or None if the job is gone."""
+        """The job's request body, what admission established, its session and status, or
+        None if the job is gone."""
         async with redis_guard():
-            raw, session, status = await self._redis.hmget(
-                job_key(job_id), "request", "session", "status")
+            raw, admitted, session, status = await self._redis.hmget(
+                job_key(job_id), "request", "admitted", "session", "status")
         if raw is None:
             return None
-        return {"request": orjson.loads(raw), "session": _text(session),
-                "status": _text(status)}
+        return {"request": orjson.loads(raw), "admitted": orjson.loads(admitted or b"{}"),
+                "session": _text(session), "status": _text(status)}
 
     async def status(self, job_id: str) -> str | None:
         """The job's status, or None if the job is gone."""

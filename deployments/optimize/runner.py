@@ -18,10 +18,10 @@ import ray
 import redis.asyncio as aioredis
 
 from deployments.backtest.request import OptimizeIn
-from deployments.charts.request import parse_chart_request
+from deployments.charts.request import ChartRequest
 from deployments.charts.source import ChartSource
 from deployments.common.redis_client import make_client
-from deployments.common.settings import Settings, get_settings
+from deployments.common.settings import Settings
 from deployments.optimize.chunks import SweepCancelled, devices_used, sweep_on_cluster
 from deployments.optimize.grid import expand_grid
 from deployments.optimize.jobs import JobStore
@@ -57,11 +57,11 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     if not await store.update(job_id, ("queued",), status="running", started_at=time.time()):
         return
     began = time.perf_counter()
+    # Admission validated the request, counted the grid and fixed the chart: trusted here.
     body = OptimizeIn.model_validate(record["request"])
     spec = load_registry(settings.strategies_dir).strategies[body.strategy]
-    grid = expand_grid(spec, body.grid, settings.optimize_max_combinations)
-    chart = parse_chart_request(settings, body.symbol, body.interval, body.start, body.end,
-                                body.rth)
+    grid = expand_grid(spec, body.grid, max_combinations=None)
+    chart = ChartRequest.from_json(record["admitted"]["chart"])
     bars = await ChartSource(client, redis_url, settings).full(chart)
     arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
     loaded = time.perf_counter()
@@ -85,7 +85,7 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
 
     params = body.packed_params()
     metrics, ran = await sweep_on_cluster(
-        job_id, ray.put(arrays), spec.signals, grid.combinations, params, segments, settings,
+        job_id, ray.put(arrays), spec, grid.combinations, params, segments, settings,
         on_progress, cancelled)
     swept = time.perf_counter()
     walk_forward = None
@@ -106,11 +106,11 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
                        finished_at=time.time(), device=device, result=result)
 
 
-async def _guarded_run(job_id: str, redis_url: str) -> None:
+async def _guarded_run(job_id: str, settings: Settings, redis_url: str) -> None:
     client = make_client(redis_url)
     store = JobStore(client)
     try:
-        await _run(job_id, store, client, redis_url, get_settings())
+        await _run(job_id, store, client, redis_url, settings)
     except SweepCancelled:
         log.info("optimization %s cancelled", job_id)
     except Exception as error:  # the job fails with a message; the orchestrator must not die
@@ -124,11 +124,11 @@ async def _guarded_run(job_id: str, redis_url: str) -> None:
 
 
 @ray.remote(num_cpus=0, max_retries=0)
-def run_job(job_id: str, redis_url: str) -> None:
+def run_job(job_id: str, settings: Settings, redis_url: str) -> None:
     """Run optimization job ``job_id`` to its end (succeeded, failed or cancelled)."""
-    asyncio.run(_guarded_run(job_id, redis_url))
+    asyncio.run(_guarded_run(job_id, settings, redis_url))
 
 
-def submit_job(job_id: str, redis_url: str) -> Any:
+def submit_job(job_id: str, settings: Settings, redis_url: str) -> Any:
     """Start the orchestrator task of ``job_id``; returns its ObjectRef."""
-    return run_job.options(name=f"optimize:{job_id}").remote(job_id, redis_url)
+    return run_job.options(name=f"optimize:{job_id}").remote(job_id, settings, redis_url)

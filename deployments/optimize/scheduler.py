@@ -16,6 +16,7 @@ import ray
 
 from deployments.common.named_actors import get_or_create
 from deployments.common.redis_client import make_client
+from deployments.common.settings import Settings
 from deployments.optimize.jobs import JobStore
 from deployments.optimize.runner import submit_job
 
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 class OptimizeScheduler:
     """Starts and watches job orchestrators; ``status()`` lists what it runs."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, settings: Settings, redis_url: str) -> None:
+        self._settings = settings
         self._redis_url = redis_url
         self._store = JobStore(make_client(redis_url))
         self._running: dict[str, asyncio.Task] = {}
@@ -48,7 +50,7 @@ class OptimizeScheduler:
     async def _watch(self, job_id: str) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                await submit_job(job_id, self._redis_url)
+                await submit_job(job_id, self._settings, self._redis_url)
                 return
             except Exception as error:  # the orchestrator's worker or node died
                 log.warning("orchestrator of %s lost (attempt %d): %s", job_id, attempt, error)
@@ -69,6 +71,6 @@ class OptimizeScheduler:
             log.exception("could not resume optimization jobs")
 
 
-def ensure_scheduler(redis_url: str) -> ray.actor.ActorHandle:
+def ensure_scheduler(settings: Settings, redis_url: str) -> ray.actor.ActorHandle:
     """Get or create the cluster's ``optimize-scheduler`` actor."""
-    return get_or_create(OptimizeScheduler, ACTOR_NAME, redis_url)
+    return get_or_create(OptimizeScheduler, ACTOR_NAME, settings, redis_url)

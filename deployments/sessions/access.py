@@ -1,11 +1,11 @@
-"""How the applications turn a session token into an HTTP answer: 422 malformed, 401 unknown."""
+"""How the applications check a session token: 422 when malformed, 401 when unknown."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException
-
-from deployments.common.http_errors import FieldError
+from deployments.common.errors import FieldError, Unauthorized
 from deployments.sessions.store import SessionStore, is_well_formed
+
+EXPIRED = "unknown or expired session_token: initiate a new session"
 
 
 def check_token(token: str) -> None:
@@ -14,9 +14,9 @@ def check_token(token: str) -> None:
         raise FieldError("session_token", "must be a token from /utils/session/initiate")
 
 
-def expired_session() -> HTTPException:
+def expired_session() -> Unauthorized:
     """The 401 for a token that is unknown or expired."""
-    return HTTPException(401, "unknown or expired session_token: initiate a new session")
+    return Unauthorized(EXPIRED, "session_token")
 
 
 async def require_session(sessions: SessionStore, token: str) -> None:

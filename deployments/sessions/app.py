@@ -5,13 +5,14 @@ sessions. Sessions live in Redis (see :mod:`deployments.sessions.store`); when R
 these routes answer 503 with ``Retry-After``.
 """
 
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from deployments.common.http_errors import install_error_handlers
+from deployments.common.errors import NotFound
+from deployments.common.http_app import builder, configure, error_responses, make_api
 from deployments.common.redis_client import make_client, resolve_redis_url
-from deployments.common.settings import get_settings
+from deployments.common.settings import Settings
+from deployments.sessions.access import EXPIRED
 from deployments.sessions.janitor import ensure_session_janitor
 from deployments.sessions.store import TOKEN_PATTERN, SessionStore
 
@@ -26,6 +27,7 @@ class SessionOut(BaseModel):
 class HeartbeatIn(BaseModel):
     """Body of ``POST /heartbeat``."""
 
+    model_config = ConfigDict(extra="forbid")
     session_token: str = Field(
         pattern=TOKEN_PATTERN.pattern,
         description="Token from /initiate: 43 URL-safe base64 characters.",
@@ -39,11 +41,8 @@ class SessionsStatus(BaseModel):
     session_timeout_s: int
 
 
-api = FastAPI(
-    title="Sessions",
-    description="Session tokens scoping every cached result to one browser tab.",
-)
-install_error_handlers(api, get_settings().retry_after_s)
+api = make_api("Sessions", "Session tokens scoping every cached result to one browser tab.",
+               errors=(503,))
 
 
 @serve.deployment
@@ -51,11 +50,11 @@ install_error_handlers(api, get_settings().retry_after_s)
 class SessionsIngress:
     """ASGI ingress of the sessions application; talks to Redis directly, no actor hops."""
 
-    def __init__(self) -> None:
-        settings = get_settings()
+    def __init__(self, settings: Settings) -> None:
+        configure(api, settings)
         redis_url = resolve_redis_url(settings)
         self._store = SessionStore(make_client(redis_url), settings.session_timeout_s)
-        ensure_session_janitor(redis_url)
+        ensure_session_janitor(settings, redis_url)
 
     @api.get("/initiate", response_model=SessionOut)
     async def initiate(self) -> SessionOut:
@@ -63,11 +62,11 @@ class SessionsIngress:
         token = await self._store.create()
         return SessionOut(session_token=token, expires_in=self._store.timeout_s)
 
-    @api.post("/heartbeat", response_model=SessionOut, responses={404: {}, 422: {}, 503: {}})
+    @api.post("/heartbeat", response_model=SessionOut, responses=error_responses(404, 422))
     async def heartbeat(self, body: HeartbeatIn) -> SessionOut:
         """Keep a session alive for another timeout; 404 when it is unknown or expired."""
         if not await self._store.heartbeat(body.session_token):
-            raise HTTPException(404, "unknown or expired session_token: initiate a new session")
+            raise NotFound(EXPIRED, "session_token")
         return SessionOut(session_token=body.session_token, expires_in=self._store.timeout_s)
 
     @api.get("/status", response_model=SessionsStatus)
@@ -79,4 +78,4 @@ class SessionsIngress:
         )
 
 
-app = SessionsIngress.bind()
+build = builder(SessionsIngress)

@@ -13,9 +13,10 @@ import time
 
 import ray
 
+from deployments.common.errors import StateUnavailable
 from deployments.common.named_actors import get_or_create
-from deployments.common.redis_client import StateUnavailable, make_client
-from deployments.common.settings import get_settings
+from deployments.common.redis_client import make_client
+from deployments.common.settings import Settings
 from deployments.sessions.store import SessionStore
 
 ACTOR_NAME = "session-janitor"
@@ -26,8 +27,7 @@ log = logging.getLogger(__name__)
 class SessionJanitor:
     """Periodically sweeps expired sessions; ``status()`` reports what it did."""
 
-    def __init__(self, redis_url: str) -> None:
-        settings = get_settings()
+    def __init__(self, settings: Settings, redis_url: str) -> None:
         self._store = SessionStore(make_client(redis_url), settings.session_timeout_s)
         self._interval_s = settings.janitor_interval_s
         self._runs = 0
@@ -73,6 +73,6 @@ class SessionJanitor:
             await asyncio.sleep(self._interval_s)
 
 
-def ensure_session_janitor(redis_url: str) -> ray.actor.ActorHandle:
+def ensure_session_janitor(settings: Settings, redis_url: str) -> ray.actor.ActorHandle:
     """Get or create the cluster's ``session-janitor`` actor (it sweeps from its start)."""
-    return get_or_create(SessionJanitor, ACTOR_NAME, redis_url)
+    return get_or_create(SessionJanitor, ACTOR_NAME, settings, redis_url)

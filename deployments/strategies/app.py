@@ -7,15 +7,13 @@ description, plus the modules that failed to load and why. Strategy files droppe
 
 import asyncio
 
-from fastapi import FastAPI
 from ray import serve
 
-from deployments.common.http_errors import install_error_handlers
-from deployments.common.settings import get_settings
+from deployments.common.http_app import builder, configure, make_api
+from deployments.common.settings import Settings
 from strategies.registry import LiveRegistry
 
-api = FastAPI(title="Strategies", description="The trading strategies and their parameters.")
-install_error_handlers(api, get_settings().retry_after_s)
+api = make_api("Strategies", "The trading strategies and their parameters.", errors=())
 
 
 @serve.deployment
@@ -23,8 +21,9 @@ install_error_handlers(api, get_settings().retry_after_s)
 class StrategiesIngress:
     """Serves the registry; rescans the extra directory only when its files changed."""
 
-    def __init__(self) -> None:
-        self._registry = LiveRegistry(get_settings().strategies_dir)
+    def __init__(self, settings: Settings) -> None:
+        configure(api, settings)
+        self._registry = LiveRegistry(settings.strategies_dir)
 
     @api.get("/")
     async def strategies(self) -> dict[str, object]:
@@ -36,4 +35,4 @@ class StrategiesIngress:
         }
 
 
-app = StrategiesIngress.bind()
+build = builder(StrategiesIngress)

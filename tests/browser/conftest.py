@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from deployments.charts.base_bars import exchange_today
+from deployments.charts.tiers import exchange_today
 from deployments.common.settings import PROJECT_ROOT
 from tests.conftest import Platform
 

@@ -1,0 +1,67 @@
+"""The body of a backtest answer: signals, the simulation, trades, markers and curves.
+
+Pure computation over NumPy arrays (no Ray, Redis or web framework); the app runs
+:func:`run_backtest` off its event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deployments.backtest.metric_values import metrics_json, number_or_null
+from deployments.backtest.request import BacktestIn
+from feeds.bars import Bars
+from kernels.backtest import simulate
+from strategies.spec import StrategySpec
+
+
+def _curves(t: np.ndarray, equity: np.ndarray, initial_cash: float
+            ) -> dict[str, dict[str, np.ndarray]]:
+    """Equity and drawdown (a fraction <= 0) curves; the peak starts at the initial cash, as
+    the ``max_drawdown`` metric's does."""
+    peak = np.maximum.accumulate(np.maximum(np.r_[initial_cash, equity], 0.0))[1:]
+    drawdown = np.where(peak > 0, equity / np.where(peak > 0, peak, 1.0) - 1.0, 0.0)
+    return {"equity": {"t": t, "v": equity}, "drawdown": {"t": t, "v": drawdown}}
+
+
+def _trades_and_markers(t: np.ndarray, trades: np.ndarray) -> tuple[list, list]:
+    rows, markers = [], []
+    for entry, exit_, side, entry_price, exit_price, units, pnl, ret in trades.tolist():
+        long = side > 0
+        rows.append({
+            "entry_time": int(t[int(entry)]), "exit_time": int(t[int(exit_)]),
+            "side": "long" if long else "short", "entry_price": entry_price,
+            "exit_price": exit_price, "units": units, "pnl": pnl, "return": number_or_null(ret),
+        })
+        markers.append({"time": int(t[int(entry)]), "position": "belowBar" if long else
+                        "aboveBar", "shape": "arrowUp" if long else "arrowDown",
+                        "text": "Buy" if long else "Sell short"})
+        markers.append({"time": int(t[int(exit_)]), "position": "aboveBar" if long else
+                        "belowBar", "shape": "arrowDown" if long else "arrowUp",
+                        "text": f"Exit {pnl:+.2f}"})
+    return rows, markers
+
+
+def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
+                 body: BacktestIn) -> dict[str, Any]:
+    """Signals, simulation and the answer's body (runs off the event loop)."""
+    enter, leave = spec.signals(bars.o, bars.h, bars.l, bars.c, bars.v, **params)
+    equity, trades, metrics = simulate(bars.t, bars.o, bars.h, bars.l, bars.c, enter, leave,
+                                       *body.packed_params())
+    rows, markers = _trades_and_markers(bars.t, trades)
+    return {
+        "strategy": spec.name, "params": params, "symbol": body.symbol.upper(),
+        "interval": body.interval, "bars": len(bars),
+        "metrics": metrics_json(metrics),
+        "trades": rows, "markers": markers, **_curves(bars.t, equity, body.initial_cash),
+    }
+
+
+def warm_up_backtest() -> None:
+    """Compile (or load cached) the simulation kernel; resampling is the historical app's."""
+    t = np.arange(3, dtype=np.int64)
+    price = np.ones(3)
+    simulate(t, price, price, price, price, np.zeros(3, bool), np.zeros(3, bool), 0, False,
+             0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
