@@ -20,7 +20,7 @@ import redis
 
 from feeds.simulator import IQFeedSimulator
 from tests.support.local_platform import free_port, start_platform, stop_platform
-from tests.tcp_fault_proxy import TcpFaultProxy
+from tests.support.tcp_fault_proxy import TcpFaultProxy
 
 TEST_SESSION_TIMEOUT_S = 60
 TEST_JANITOR_INTERVAL_S = 0.5

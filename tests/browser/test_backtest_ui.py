@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.app_driver import load_chart, run_backtest, state
 from tests.browser.conftest import screenshot
 from tests.conftest import Platform
-from tests.feed_expectations import trading_days_back
-from tests.session_calls import initiate
+from tests.support.feed_expectations import trading_days_back
+from tests.support.session_calls import initiate
 
 
 def test_strategy_form_is_built_from_the_strategy_specs(page: Page, platform: Platform):

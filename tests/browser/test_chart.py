@@ -18,8 +18,8 @@ from feeds.iqfeed.admin import AdminConnection
 from tests.browser.app_driver import WAIT_MS, load_chart, state, submit_and_wait
 from tests.browser.conftest import screenshot
 from tests.conftest import Platform
-from tests.feed_expectations import expected_bars, trading_days_back
-from tests.polling import wait_for
+from tests.support.feed_expectations import expected_bars, trading_days_back
+from tests.support.polling import wait_for
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.app_driver import WAIT_MS, load_chart, state, wait_for_backtest
 from tests.browser.conftest import screenshot
-from tests.feed_expectations import trading_days_back
+from tests.support.feed_expectations import trading_days_back
 
 
 def _set_range(page: Page, name: str, low: int, high: int, step: int) -> None:

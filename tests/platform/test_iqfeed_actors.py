@@ -21,9 +21,9 @@ from feeds.iqfeed import FeedUnavailable, SymbolNotFound
 from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import session_bounds_utc
 from tests.conftest import Platform
-from tests.feed_expectations import expected_bars, recent_trading_day
-from tests.polling import wait_for
+from tests.support.feed_expectations import expected_bars, recent_trading_day
 from tests.support.local_platform import free_port
+from tests.support.polling import wait_for
 
 SECRET = "dtn-secret-do-not-show"
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels.backtest import METRICS, TRADE_FIELDS, simulate
-from tests.backtest_reference import random_ohlc, reference_backtest, trading_options
+from tests.support.backtest_reference import random_ohlc, reference_backtest, trading_options
 
 DAY = 86400
 

@@ -12,7 +12,7 @@ from deployments.common.embedded_redis import ACTOR_NAME, ensure_embedded_redis
 from deployments.common.redis_client import resolve_redis_url
 from deployments.common.settings import Settings
 from tests.conftest import Platform
-from tests.polling import wait_for
+from tests.support.polling import wait_for
 
 
 def test_one_server_per_cluster_whose_data_survives_an_actor_crash(platform: Platform, tmp_path):

@@ -11,8 +11,8 @@ import redis
 
 from deployments.sessions.store import SEEN_KEY, owned_keys_key, session_key
 from tests.conftest import Platform
-from tests.polling import wait_for
-from tests.session_calls import heartbeat, initiate, register_keys
+from tests.support.polling import wait_for
+from tests.support.session_calls import heartbeat, initiate, register_keys
 
 
 def test_tokens_are_unique_and_carry_256_random_bits(http: httpx.Client, platform: Platform):

@@ -22,7 +22,7 @@ from feeds.iqfeed.protocol import hit_request
 from feeds.market_calendar import session_bounds_utc, trading_days
 from feeds.simulator import IQFeedSimulator
 from feeds.synthetic_market import daily_bars
-from tests.feed_expectations import expected_bars, recent_trading_day
+from tests.support.feed_expectations import expected_bars, recent_trading_day
 from tests.support.local_platform import free_port
 
 VERSIONS = ["6.1", "6.2"]

@@ -24,9 +24,9 @@ from deployments.optimize.scheduler import ACTOR_NAME as SCHEDULER
 from kernels.backtest import METRICS, pack_params, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals
-from tests.feed_expectations import expected_arrays, trading_days_back
-from tests.polling import wait_for
-from tests.session_calls import initiate
+from tests.support.feed_expectations import expected_arrays, trading_days_back
+from tests.support.polling import wait_for
+from tests.support.session_calls import initiate
 
 FINAL = ("succeeded", "failed", "cancelled")
 

@@ -21,9 +21,9 @@ from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import trading_days
 from tests.conftest import Platform
-from tests.feed_expectations import expected_bars, trading_days_back
-from tests.polling import wait_for
-from tests.session_calls import initiate
+from tests.support.feed_expectations import expected_bars, trading_days_back
+from tests.support.polling import wait_for
+from tests.support.session_calls import initiate
 
 
 def _feed_requests() -> int:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from deployments.common.settings import PROJECT_ROOT
 from kernels.backtest import METRICS, pack_params, simulate, sweep_sma_cross
 from strategies.sma_cross import signals
-from tests.backtest_reference import random_ohlc, trading_options
+from tests.support.backtest_reference import random_ohlc, trading_options
 
 RNG = np.random.default_rng(21)
 N = 600

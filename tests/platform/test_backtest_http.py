@@ -13,9 +13,9 @@ from deployments import PLATFORM_NAMESPACE
 from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from kernels.backtest import METRICS, simulate
 from strategies.sma_cross import signals
-from tests.feed_expectations import expected_arrays, trading_days_back
-from tests.polling import wait_for
-from tests.session_calls import initiate
+from tests.support.feed_expectations import expected_arrays, trading_days_back
+from tests.support.polling import wait_for
+from tests.support.session_calls import initiate
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from feeds.iqfeed.admin import STATUS_INDEX, AdminConnection, parse_stats
 from feeds.simulator import IQFeedSimulator, SimulatorFaults
-from tests.feed_expectations import recent_trading_day
+from tests.support.feed_expectations import recent_trading_day
 
 
 async def _exchange(sim: IQFeedSimulator, *lines: str, until: bytes = b"!ENDMSG!") -> list[str]:

@@ -10,7 +10,7 @@ from ray.util.state import list_actors
 from deployments import PLATFORM_NAMESPACE
 from deployments.sessions.janitor import ACTOR_NAME as JANITOR
 from tests.conftest import Platform
-from tests.polling import wait_for
+from tests.support.polling import wait_for
 
 
 def test_serve_runs_every_application_of_serve_yaml(platform: Platform):

@@ -1,36 +1,19 @@
-"""The strategy registry, parameter validation, signals, and GET /strategies over HTTP."""
+"""The strategy registry, parameter validation and signals."""
 
 from __future__ import annotations
 
 import textwrap
 
-import httpx
 import numpy as np
 import pytest
 
 from strategies.registry import load_registry
 from strategies.spec import ParamError
-from tests.conftest import Platform
-from tests.polling import wait_for
+from tests.support.strategy_files import BUILT_INS, NEW_STRATEGY
 
-BUILT_INS = {"sma_cross", "ema_cross", "rsi_reversion", "bollinger_reversion",
-             "donchian_breakout", "macd_cross"}
 RNG = np.random.default_rng(11)
 CLOSE = 100 + np.cumsum(RNG.normal(0, 1, 3000))
 BARS = (CLOSE, CLOSE + 1, CLOSE - 1, CLOSE, np.full(CLOSE.size, 1000.0))
-
-NEW_STRATEGY = '''
-from strategies.spec import Param, StrategySpec
-
-def signals(o, h, l, c, v, lookback):
-    rising = c > __import__("numpy").roll(c, lookback)
-    return rising, ~rising
-
-STRATEGY = StrategySpec(
-    name="momentum_test", title="Momentum (test)", description="Dropped in by a test.",
-    params=(Param("lookback", "int", 5, min=1, max=50),), signals=signals,
-)
-'''
 
 
 def test_built_in_strategies_load_and_signal():
@@ -95,26 +78,3 @@ def test_extra_directory_file_loads_and_broken_ones_are_reported(tmp_path):
     assert "momentum_test" in registry.strategies
     assert set(registry.strategies) >= BUILT_INS
     assert "does_not_exist" in next(v for k, v in registry.failures.items() if "broken" in k)
-
-
-def test_get_strategies_lists_parameters_and_picks_up_a_dropped_file(
-    http: httpx.Client, platform: Platform
-):
-    body = http.get("/strategies/").json()
-    names = {s["name"] for s in body["strategies"]}
-    assert names >= BUILT_INS
-    sma = next(s for s in body["strategies"] if s["name"] == "sma_cross")
-    assert sma["constraints"] == ["fast < slow"]
-    assert {p["name"]: (p["type"], p["default"], p["min"]) for p in sma["params"]} == {
-        "fast": ("int", 10, 2), "slow": ("int", 30, 3)}
-
-    from pathlib import Path
-
-    extra = Path(platform.env["STRATEGIES_DIR"])
-    (extra / "momentum.py").write_text(textwrap.dedent(NEW_STRATEGY))
-
-    def listed() -> bool:
-        return "momentum_test" in {s["name"] for s in http.get("/strategies/").json()
-                                   ["strategies"]}
-
-    assert wait_for(listed, 10)

@@ -1,7 +1,7 @@
 """Optimization sweeps on a simulated multi-node cluster (``ray.cluster_utils.Cluster``).
 
-Runs :mod:`tests.multinode_sweep` in its own process (one Ray cluster per process): with a
-node advertising a GPU the chunk tasks land there and run the CUDA kernel (Numba's CUDA
+Runs :mod:`tests.cluster.multinode_sweep` in its own process (one Ray cluster per process):
+with a node advertising a GPU the chunk tasks land there and run the CUDA kernel (Numba's CUDA
 simulator); without it they run the CPU kernel elsewhere; the metrics are the same. A GPU
 job whose GPU node goes away while its chunks wait runs them on CPUs instead of hanging.
 """
@@ -24,8 +24,8 @@ from kernels.backtest import METRICS
 def runs() -> dict:
     """The two sweeps' report."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
-    result = subprocess.run([sys.executable, "-m", "tests.multinode_sweep"], cwd=PROJECT_ROOT,
-                            env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-m", "tests.cluster.multinode_sweep"],
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
