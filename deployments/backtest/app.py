@@ -14,13 +14,12 @@ from deployments.backtest.result import run_backtest, warm_up_backtest
 from deployments.charts.request import parse_chart_request
 from deployments.charts.source import ChartSource
 from deployments.common.errors import FieldError
-from deployments.common.http_app import builder, configure, make_api
+from deployments.common.http_app import builder, make_api
+from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse
-from deployments.common.redis_client import make_client, resolve_redis_url
 from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
 from deployments.sessions.access import require_session
-from deployments.sessions.store import SessionStore
 from strategies.registry import LiveRegistry
 from strategies.spec import ParamError
 
@@ -29,16 +28,12 @@ api = make_api("Backtest", "Run one strategy over one chart.", errors=(401, 404,
 
 @serve.deployment
 @serve.ingress(api)
-class BacktestIngress:
+class BacktestIngress(Ingress):
     """ASGI ingress of /backtest: bars from the chart cache, simulation in a worker thread."""
 
     def __init__(self, settings: Settings) -> None:
-        configure(api, settings)
-        redis_url = resolve_redis_url(settings)
-        client = make_client(redis_url)
-        self._settings = settings
-        self._sessions = SessionStore(client, settings.session_timeout_s)
-        self._source = ChartSource(client, redis_url, settings)
+        super().__init__(api, settings)
+        self._source = ChartSource(self._redis, self._redis_url, settings)
         self._registry = LiveRegistry(settings.strategies_dir)
         warm_up_in_background(warm_up_backtest)
 

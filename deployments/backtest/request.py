@@ -10,6 +10,19 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from deployments.common.errors import FieldError
+from deployments.common.fields import (
+    END_DESCRIPTION,
+    INTERVAL_DESCRIPTION,
+    INTERVAL_PATTERN,
+    MOMENT_PATTERN,
+    START_DESCRIPTION,
+    STRATEGY_DESCRIPTION,
+    STRATEGY_PATTERN,
+    SYMBOL_DESCRIPTION,
+    SYMBOL_PATTERN,
+    TOKEN_DESCRIPTION,
+    TOKEN_PATTERN,
+)
 from kernels.backtest import METRICS, pack_params
 from strategies.registry import LiveRegistry
 from strategies.spec import StrategySpec
@@ -31,11 +44,14 @@ class TradingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    strategy: str = Field(description="Strategy name from /strategies, e.g. sma_cross")
-    symbol: str
-    interval: str
-    start: str
-    end: str
+    strategy: str = Field(pattern=STRATEGY_PATTERN, description=STRATEGY_DESCRIPTION,
+                          examples=["sma_cross"])
+    symbol: str = Field(pattern=SYMBOL_PATTERN, description=SYMBOL_DESCRIPTION,
+                        examples=["AAPL"])
+    interval: str = Field(pattern=INTERVAL_PATTERN, description=INTERVAL_DESCRIPTION,
+                          examples=["5m"])
+    start: str = Field(pattern=MOMENT_PATTERN, description=START_DESCRIPTION)
+    end: str = Field(pattern=MOMENT_PATTERN, description=END_DESCRIPTION)
     rth: bool = True
     direction: Literal["long", "short", "both"] = "long"
     fill: Literal["next_open", "close"] = "next_open"
@@ -46,7 +62,7 @@ class TradingRequest(BaseModel):
     take_profit: float | None = Field(None, gt=0, le=100, description="Fraction of the entry")
     size_fraction: float = Field(1.0, gt=0, le=1)
     initial_cash: float = Field(100_000.0, gt=0)
-    session_token: str
+    session_token: str = Field(pattern=TOKEN_PATTERN.pattern, description=TOKEN_DESCRIPTION)
 
     def packed_params(self) -> np.ndarray:
         """The trading settings as the kernels' parameter array."""

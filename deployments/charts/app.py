@@ -30,13 +30,24 @@ from deployments.charts.source import (
     warm_up_kernels,
 )
 from deployments.common.errors import Gone, NotFound, ResultChanged
-from deployments.common.http_app import builder, configure, error_responses, make_api
+from deployments.common.fields import (
+    END_DESCRIPTION,
+    INTERVAL_DESCRIPTION,
+    INTERVAL_PATTERN,
+    MOMENT_PATTERN,
+    START_DESCRIPTION,
+    SYMBOL_DESCRIPTION,
+    SYMBOL_PATTERN,
+)
+from deployments.common.http_app import builder, error_responses, make_api
+from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse
-from deployments.common.redis_client import KEY_PREFIX, make_client, redis_guard, resolve_redis_url
+from deployments.common.query_params import SessionToken
+from deployments.common.redis_client import KEY_PREFIX, redis_guard
 from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
-from deployments.sessions.access import check_token, expired_session
-from deployments.sessions.store import SessionStore, session_key
+from deployments.sessions.access import expired_session
+from deployments.sessions.store import session_key
 from feeds.bars import Bars
 
 api = make_api(
@@ -45,6 +56,8 @@ api = make_api(
     errors=(401, 422, 503),
 )
 EXPIRED = "this chart's data expired: reload the chart"
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{16}$"
+EPOCH_LIMIT = 2**53
 
 
 def request_record_key(request_id: str) -> str:
@@ -60,32 +73,26 @@ def _request_id(token: str, key: str) -> str:
 
 @serve.deployment
 @serve.ingress(api)
-class HistoricalIngress:
+class HistoricalIngress(Ingress):
     """ASGI ingress of /historical; cache hits never leave this replica except for Redis."""
 
     def __init__(self, settings: Settings) -> None:
-        configure(api, settings)
-        self._settings = settings
-        self._redis_url = resolve_redis_url(self._settings)
-        client = make_client(self._redis_url)
-        self._redis = client
-        self._sessions = SessionStore(client, self._settings.session_timeout_s)
-        self._source = ChartSource(client, self._redis_url, self._settings)
+        super().__init__(api, settings)
+        self._source = ChartSource(self._redis, self._redis_url, settings)
         self._store = self._source.store
         warm_up_in_background(warm_up_kernels)
 
     @api.get("/", responses=error_responses(404))
     async def historical(
         self,
-        symbol: str = Query(description="Ticker, e.g. AAPL"),
-        interval: str = Query(description="5s, 1m, 5m, 1h, 4h, 1d, 1w, or any <N>s/<N>m/<N>h"),
-        start: str = Query(description="First day (or date-time), exchange time, ISO format"),
-        end: str = Query(description="Last day, inclusive (or an exclusive date-time)"),
-        session_token: str = Query(description="Token from /utils/session/initiate"),
+        session_token: SessionToken,
+        symbol: str = Query(pattern=SYMBOL_PATTERN, description=SYMBOL_DESCRIPTION),
+        interval: str = Query(pattern=INTERVAL_PATTERN, description=INTERVAL_DESCRIPTION),
+        start: str = Query(pattern=MOMENT_PATTERN, description=START_DESCRIPTION),
+        end: str = Query(pattern=MOMENT_PATTERN, description=END_DESCRIPTION),
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
     ) -> OrjsonResponse:
         """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
-        check_token(session_token)
         chart = parse_chart_request(self._settings, symbol, interval, start, end, rth)
         key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
         # Round trip 1: the session and the cached result's size together.
@@ -116,13 +123,15 @@ class HistoricalIngress:
     @api.get("/chunk", responses=error_responses(404, 410))
     async def chunk(
         self,
-        request_id: str = Query(description="From the /historical answer"),
-        before: int = Query(description="t of the oldest bar the client holds"),
-        session_token: str = Query(description="Token from /utils/session/initiate"),
-        limit: int | None = Query(None, ge=1, description="Bars wanted (default: chunk size)"),
+        session_token: SessionToken,
+        request_id: str = Query(pattern=REQUEST_ID_PATTERN,
+                                description="From the /historical answer"),
+        before: int = Query(ge=-EPOCH_LIMIT, le=EPOCH_LIMIT,
+                            description="t of the oldest bar the client holds (epoch seconds)"),
+        limit: int | None = Query(None, ge=1, le=10_000_000,
+                                  description="Bars wanted (default: chunk size)"),
     ) -> OrjsonResponse:
         """The bars immediately before ``before`` in a request's result, oldest first."""
-        check_token(session_token)
         limit = min(limit or self._settings.initial_chunk_size, self._settings.chunk_max_bars)
         async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(session_key(session_token))

@@ -16,13 +16,13 @@ from fastapi.responses import FileResponse
 from ray import serve
 
 from deployments.common.errors import NotFound, StateUnavailable
-from deployments.common.http_app import builder, configure, make_api
-from deployments.common.redis_client import make_client, redis_reachable, resolve_redis_url
+from deployments.common.http_app import builder, make_api
+from deployments.common.ingress import Ingress
+from deployments.common.redis_client import redis_reachable
 from deployments.common.settings import PROJECT_ROOT, Settings
 from deployments.iqfeed.feed_actor import ensure_feed_actor
 from deployments.iqfeed.watchdog import ensure_iqfeed_watchdog
 from deployments.sessions.janitor import ensure_session_janitor
-from deployments.sessions.store import SessionStore
 
 
 def static_dir(root: Path = PROJECT_ROOT) -> Path:
@@ -67,20 +67,17 @@ async def _actor_report(
 
 @serve.deployment
 @serve.ingress(api)
-class FrontendIngress:
+class FrontendIngress(Ingress):
     """Static files and the health report; never needs Redis to answer."""
 
     def __init__(self, settings: Settings) -> None:
-        configure(api, settings)
+        super().__init__(api, settings)
         self._embedded = settings.redis_url is None
-        redis_url = resolve_redis_url(settings)
-        self._redis = make_client(redis_url)
-        self._sessions = SessionStore(self._redis, settings.session_timeout_s)
         self._root = static_dir().resolve()
         self._built = self._root.name == "dist"
         self._watchdog = ensure_iqfeed_watchdog(settings)
         self._feed = ensure_feed_actor(settings)
-        self._janitor = ensure_session_janitor(settings, redis_url)
+        self._janitor = ensure_session_janitor(settings, self._redis_url)
 
     @api.get("/health")
     async def health(self) -> dict[str, object]:

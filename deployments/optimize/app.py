@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import Path, Query
+from fastapi import Path
 from fastapi.responses import StreamingResponse
 from ray import serve
 
@@ -23,16 +23,16 @@ from deployments.backtest.request import OptimizeIn, find_strategy
 from deployments.charts.request import parse_chart_request
 from deployments.charts.source import ChartSource
 from deployments.common.errors import Conflict, FieldError, NotFound
-from deployments.common.http_app import builder, configure, error_responses, make_api
+from deployments.common.http_app import builder, error_responses, make_api
+from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse
-from deployments.common.redis_client import make_client, resolve_redis_url
+from deployments.common.query_params import SessionToken
 from deployments.common.settings import Settings
 from deployments.optimize.grid import expand_grid
 from deployments.optimize.jobs import TERMINAL, JobStore
 from deployments.optimize.result import walk_forward_segments
 from deployments.optimize.scheduler import ensure_scheduler
 from deployments.sessions.access import require_session
-from deployments.sessions.store import SessionStore
 from strategies.registry import LiveRegistry
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -66,20 +66,15 @@ api = make_api("Optimize", "Parameter sweeps over a chart as jobs on the Ray clu
 
 @serve.deployment
 @serve.ingress(api)
-class OptimizeIngress:
+class OptimizeIngress(Ingress):
     """ASGI ingress of /optimize: admission and reads here, the sweep on the cluster."""
 
     def __init__(self, settings: Settings) -> None:
-        configure(api, settings)
-        redis_url = resolve_redis_url(settings)
-        client = make_client(redis_url)
-        self._settings = settings
-        self._redis_url = redis_url
-        self._sessions = SessionStore(client, settings.session_timeout_s)
-        self._jobs = JobStore(client, self._sessions)
-        self._source = ChartSource(client, redis_url, settings)
+        super().__init__(api, settings)
+        self._jobs = JobStore(self._redis, self._sessions)
+        self._source = ChartSource(self._redis, self._redis_url, settings)
         self._registry = LiveRegistry(settings.strategies_dir)
-        self._scheduler = ensure_scheduler(settings, redis_url)
+        self._scheduler = ensure_scheduler(settings, self._redis_url)
 
     async def _own_job(self, job_id: str, token: str, with_result: bool = True
                        ) -> dict[str, Any]:
@@ -111,15 +106,15 @@ class OptimizeIngress:
                                "bars": bars}, status_code=202)
 
     @api.get("/{job_id}")
-    async def job(self, job_id: str = Path(description="Id from POST /optimize"),
-                  session_token: str = Query(description="Token of the submitting session"),
+    async def job(self, session_token: SessionToken,
+                  job_id: str = Path(description="Id from POST /optimize"),
                   ) -> OrjsonResponse:
         """Status, progress (combinations done of total), ETA, error and, once done, result."""
         return OrjsonResponse(await self._own_job(job_id, session_token))
 
     @api.delete("/{job_id}", responses=error_responses(409))
-    async def cancel(self, job_id: str = Path(description="Id from POST /optimize"),
-                     session_token: str = Query(description="Token of the submitting session"),
+    async def cancel(self, session_token: SessionToken,
+                     job_id: str = Path(description="Id from POST /optimize"),
                      ) -> OrjsonResponse:
         """Cancel a queued or running job: its running chunk tasks are cancelled too."""
         view = await self._own_job(job_id, session_token, with_result=False)
@@ -131,8 +126,8 @@ class OptimizeIngress:
     @api.get("/{job_id}/events", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "progress events, then one end event"}})
-    async def events(self, job_id: str = Path(description="Id from POST /optimize"),
-                     session_token: str = Query(description="Token of the submitting session"),
+    async def events(self, session_token: SessionToken,
+                     job_id: str = Path(description="Id from POST /optimize"),
                      ) -> StreamingResponse:
         """Server-sent events: ``progress`` whenever it changes, then one ``end`` event with
         the final status, after which the stream closes."""

@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments.common.errors import NotFound
-from deployments.common.http_app import builder, configure, error_responses, make_api
-from deployments.common.redis_client import make_client, resolve_redis_url
+from deployments.common.fields import TOKEN_DESCRIPTION, TOKEN_PATTERN
+from deployments.common.http_app import builder, error_responses, make_api
+from deployments.common.ingress import Ingress
 from deployments.common.settings import Settings
 from deployments.sessions.access import EXPIRED
 from deployments.sessions.janitor import ensure_session_janitor
-from deployments.sessions.store import TOKEN_PATTERN, SessionStore
 
 
 class SessionOut(BaseModel):
@@ -28,10 +28,8 @@ class HeartbeatIn(BaseModel):
     """Body of ``POST /heartbeat``."""
 
     model_config = ConfigDict(extra="forbid")
-    session_token: str = Field(
-        pattern=TOKEN_PATTERN.pattern,
-        description="Token from /initiate: 43 URL-safe base64 characters.",
-    )
+
+    session_token: str = Field(pattern=TOKEN_PATTERN.pattern, description=TOKEN_DESCRIPTION)
 
 
 class SessionsStatus(BaseModel):
@@ -47,34 +45,32 @@ api = make_api("Sessions", "Session tokens scoping every cached result to one br
 
 @serve.deployment
 @serve.ingress(api)
-class SessionsIngress:
+class SessionsIngress(Ingress):
     """ASGI ingress of the sessions application; talks to Redis directly, no actor hops."""
 
     def __init__(self, settings: Settings) -> None:
-        configure(api, settings)
-        redis_url = resolve_redis_url(settings)
-        self._store = SessionStore(make_client(redis_url), settings.session_timeout_s)
-        ensure_session_janitor(settings, redis_url)
+        super().__init__(api, settings)
+        ensure_session_janitor(settings, self._redis_url)
 
     @api.get("/initiate", response_model=SessionOut)
     async def initiate(self) -> SessionOut:
         """Start a session; the client sends its token with every later request."""
-        token = await self._store.create()
-        return SessionOut(session_token=token, expires_in=self._store.timeout_s)
+        token = await self._sessions.create()
+        return SessionOut(session_token=token, expires_in=self._sessions.timeout_s)
 
     @api.post("/heartbeat", response_model=SessionOut, responses=error_responses(404, 422))
     async def heartbeat(self, body: HeartbeatIn) -> SessionOut:
         """Keep a session alive for another timeout; 404 when it is unknown or expired."""
-        if not await self._store.heartbeat(body.session_token):
+        if not await self._sessions.heartbeat(body.session_token):
             raise NotFound(EXPIRED, "session_token")
-        return SessionOut(session_token=body.session_token, expires_in=self._store.timeout_s)
+        return SessionOut(session_token=body.session_token, expires_in=self._sessions.timeout_s)
 
     @api.get("/status", response_model=SessionsStatus)
     async def status(self) -> SessionsStatus:
         """How many sessions are live now."""
         return SessionsStatus(
-            live_sessions=await self._store.live_count(),
-            session_timeout_s=self._store.timeout_s,
+            live_sessions=await self._sessions.live_count(),
+            session_timeout_s=self._sessions.timeout_s,
         )
 
 

@@ -13,19 +13,17 @@ safety net if the janitor is not running.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from deployments.common.fields import TOKEN_PATTERN
 from deployments.common.redis_client import KEY_PREFIX, redis_guard
 
 TOKEN_BYTES = 32
 """Random bytes per token (256 bits), drawn from ``secrets``."""
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-"""A token is 32 bytes in URL-safe base64 without padding: 43 characters."""
 SEEN_KEY = f"{KEY_PREFIX}sessions:seen"
 
 _HEARTBEAT = """

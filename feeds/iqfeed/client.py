@@ -1,7 +1,7 @@
 """Asyncio IQFeed history client: pooled lookup-port connections, streaming NumPy parsing.
 
->>> client = IQFeedClient("127.0.0.1", 9100)
->>> bars = await client.fetch_bars("AAPL", start, end, interval_s=1)   # doctest: +SKIP
+Use (inside a coroutine): ``client = IQFeedClient("127.0.0.1", 9100)``, then
+``bars = await client.fetch_bars("AAPL", start, end, interval_s=1)``.
 
 Every answer is parsed chunk by chunk as it arrives, straight into arrays (no per-line Python
 objects). A request that fails part-way (timeout, dropped stream, bad line) closes its

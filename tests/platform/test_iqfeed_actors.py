@@ -13,6 +13,7 @@ import pytest
 import ray
 
 from deployments import PLATFORM_NAMESPACE
+from deployments.common.settings import load_settings
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
 from deployments.iqfeed.launch import MASK
 from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
@@ -101,13 +102,12 @@ def test_health_reports_the_feed_and_a_dtn_disconnect(feed_up, http: httpx.Clien
 
 
 def test_dtn_launch_never_shows_the_password(platform):
-    env = {
-        "DTN_PRODUCT_ID": "PRODUCT", "DTN_LOGIN": "trader", "DTN_PASSWORD": SECRET,
-        "IQFEED_ADMIN_PORT": str(free_port()), "IQFEED_LOOKUP_PORT": str(free_port()),
-    }
+    settings = load_settings({
+        "dtn_product_id": "PRODUCT", "dtn_login": "trader", "dtn_password": SECRET,
+        "iqfeed_admin_port": free_port(), "iqfeed_lookup_port": free_port(),
+    })
     watchdog = IQFeedWatchdog.options(
-        name="test-dtn-watchdog", namespace=PLATFORM_NAMESPACE, runtime_env={"env_vars": env}
-    ).remote()
+        name="test-dtn-watchdog", namespace=PLATFORM_NAMESPACE).remote(settings)
     try:
         ray.get(watchdog.check_now.remote(), timeout=60)
         status = ray.get(watchdog.status.remote())
