@@ -1,4 +1,18 @@
-"""Test harness: one Ray cluster and one Serve instance of the real serve.yaml per session.
+"""Test layers, and the harness the platform and browser layers share.
+
+Layers, by directory (each test gets its directory's marker, so ``pytest -m unit`` runs one):
+
+- ``tests/unit``: pure code, the IQFeed client against the in-process simulator; no Ray, no
+  Serve, no Redis server. Seconds.
+- ``tests/platform``: one Ray cluster and one Serve instance of the real serve.yaml per session,
+  HTTP through the Serve proxy, real Redis, the IQFeed actors.
+- ``tests/cluster``: multi-node ``ray.cluster_utils.Cluster`` runs, each in its own process.
+- ``tests/browser``: chromium against the same platform as ``tests/platform``.
+- ``tests/support``: helpers the layers (and ``bench/``) share; no tests.
+
+A run goes layer by layer in that order; with ``-m``, a layer it cannot select is not even
+imported. The platform fixtures live here, session-scoped, so
+the platform and browser layers share one platform; nothing starts until a test asks for it.
 
 Redis is real: ``REDIS_URL`` when reachable, else the machine's own at 127.0.0.1:6379 (db 15),
 else an embedded Valkey server. The platform reaches it through a loopback TCP forwarder so
@@ -7,20 +21,65 @@ tests can cut the link and stage a Redis outage.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-import pytest_asyncio
 import redis
 
-from feeds.simulator import IQFeedSimulator
-from tests.support.local_platform import free_port, start_platform, stop_platform
 from tests.support.tcp_fault_proxy import TcpFaultProxy
+
+TESTS = Path(__file__).parent
+LAYERS = ("unit", "platform", "cluster", "browser")
+"""The test directories, in the order a run goes through them."""
+
+
+def _layer(item: pytest.Item) -> str:
+    parts = item.path.relative_to(TESTS).parts
+    if len(parts) < 2 or parts[0] not in LAYERS:
+        raise pytest.UsageError(
+            f"{item.nodeid}: a test belongs in one of tests/{{{','.join(LAYERS)}}}/")
+    return parts[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its layer and run the layers in order (unit first, browser last)."""
+    for item in items:
+        item.add_marker(_layer(item))
+    items.sort(key=lambda item: LAYERS.index(_layer(item)))  # stable: file order within a layer
+
+
+
+def _may_select(markexpr: str, layer: str) -> bool:
+    """Whether ``-m markexpr`` can select a test of ``layer``, whatever other marks it has."""
+    try:
+        from _pytest.mark.expression import Expression  # private: on any doubt, collect
+
+        expression = Expression.compile(markexpr)
+        others = sorted(expression.idents() - set(LAYERS))
+    except Exception:  # pytest reports a malformed -m itself
+        return True
+    if len(others) > 10:
+        return True
+    for present in itertools.product((False, True), repeat=len(others)):
+        marks = {layer, *itertools.compress(others, present)}
+        if expression.evaluate(lambda name, /, marks=marks, **_: name in marks):
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave out a layer ``-m`` cannot select, unimported: ``-m unit`` imports no Ray or Serve."""
+    markexpr = config.getoption("markexpr", "")
+    if collection_path.parent == TESTS and collection_path.name in LAYERS and markexpr:
+        return None if _may_select(markexpr, collection_path.name) else True
+    return None
 
 TEST_SESSION_TIMEOUT_S = 60
 TEST_JANITOR_INTERVAL_S = 0.5
@@ -85,6 +144,8 @@ class Platform:
 
 
 def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
+    from tests.support.local_platform import free_port
+
     (data_dir / "strategies").mkdir()
     return {
         "STRATEGIES_DIR": str(data_dir / "strategies"),
@@ -108,6 +169,8 @@ def platform(
     redis_url: str, redis_proxy: TcpFaultProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """Ray + Serve running the real serve.yaml on a free port, settings from the environment."""
+    from tests.support.local_platform import start_platform, stop_platform  # imports Serve
+
     _clear_platform_caches(redis_url)
     parts = urlsplit(redis_url)
     proxied = urlunsplit(parts._replace(netloc=f"127.0.0.1:{redis_proxy.port}"))
@@ -130,20 +193,3 @@ def http(platform: Platform) -> Iterator[httpx.Client]:
     """An HTTP client against the Serve proxy."""
     with httpx.Client(base_url=platform.base_url, timeout=30) as client:
         yield client
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def simulator() -> AsyncIterator[IQFeedSimulator]:
-    """The IQFeed simulator on free loopback ports, in the tests' event loop."""
-    sim = IQFeedSimulator(lookup_port=0, admin_port=0, stats_interval_s=0.2)
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-def faults(simulator: IQFeedSimulator) -> Iterator:
-    """The simulator's fault switches, all off before and after the test."""
-    simulator.faults.clear()
-    yield simulator.faults
-    simulator.faults.clear()
