@@ -189,6 +189,15 @@ def platform(
 
 
 @pytest.fixture
+def feed_ready(platform: Platform) -> None:
+    """The watchdog has the launched simulator up and connected."""
+    from tests.support.launched_feed import watchdog_status
+    from tests.support.polling import wait_for
+
+    assert wait_for(lambda: watchdog_status()["state"] == "connected", 60), watchdog_status()
+
+
+@pytest.fixture
 def http(platform: Platform) -> Iterator[httpx.Client]:
     """An HTTP client against the Serve proxy."""
     with httpx.Client(base_url=platform.base_url, timeout=30) as client:

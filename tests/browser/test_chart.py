@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pytest
-import ray
 import redis
 from playwright.sync_api import Page, expect
 
-from deployments import PLATFORM_NAMESPACE
-from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from deployments.sessions.store import session_key
-from feeds.iqfeed.admin import AdminConnection
 from tests.browser.app_driver import WAIT_MS, load_chart, state, submit_and_wait
 from tests.browser.conftest import screenshot
 from tests.conftest import Platform
 from tests.support.feed_expectations import expected_bars, trading_days_back
-from tests.support.polling import wait_for
-
-
-@pytest.fixture
-def feed_ready(platform: Platform) -> None:
-    """The watchdog has the simulator up."""
-    watchdog = ray.get_actor(WATCHDOG, namespace=PLATFORM_NAMESPACE)
-    assert wait_for(lambda: ray.get(watchdog.status.remote())["state"] == "connected", 60)
+from tests.support.launched_feed import simulator_fault
 
 
 def _expected_times(symbol: str, days: list, interval_s: int) -> list[int]:
@@ -109,30 +95,13 @@ def test_errors_from_the_api_are_readable_toasts(page: Page, feed_ready, symbol,
 
 
 def test_feed_outage_shows_a_retry_toast_then_loads(page: Page, platform: Platform, feed_ready):
-    admin_port = int(platform.env["IQFEED_ADMIN_PORT"])
-
-    async def switch(value: str) -> None:
-        admin = await AdminConnection.open("127.0.0.1", admin_port)
-        await admin.send(f"S,SIM,REFUSE,{value}")
-        await asyncio.sleep(0.2)
-        admin.close()
-
-    def refuse(value: str) -> None:
-        # Playwright's sync API holds this thread's event loop: talk to the admin port from
-        # another thread.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, switch(value)).result()
-
     day = trading_days_back(1, skip=160)[0]
-    refuse("1")
-    try:
+    with simulator_fault(int(platform.env["IQFEED_ADMIN_PORT"]), "REFUSE"):
         load_chart(page, "KO", "5m", str(day), str(day))
         toast = page.locator("#toasts [data-kind=warning]")
         expect(toast).to_contain_text("Market data feed unavailable")
         expect(toast.get_by_role("button", name="Retry")).to_be_visible()
         screenshot(page, "toast-feed-down")
-    finally:
-        refuse("0")
     # The app retries by itself after Retry-After; the bars arrive without another click.
     page.wait_for_function("window.__app.data().spec.symbol === 'KO'", timeout=WAIT_MS)
     assert state(page, "data")["retries"] >= 1

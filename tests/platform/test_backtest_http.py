@@ -7,31 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray
 
-from deployments import PLATFORM_NAMESPACE
-from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from kernels.backtest import METRICS, simulate
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
-from tests.support.polling import wait_for
-from tests.support.session_calls import initiate
-
-
-@pytest.fixture(scope="module")
-def token(platform) -> str:
-    """A session for this module."""
-    import httpx
-
-    with httpx.Client(base_url=platform.base_url) as http:
-        return initiate(http)
-
-
-@pytest.fixture
-def feed_ready(platform) -> None:
-    """The watchdog has the simulator up."""
-    watchdog = ray.get_actor(WATCHDOG, namespace=PLATFORM_NAMESPACE)
-    assert wait_for(lambda: ray.get(watchdog.status.remote())["state"] == "connected", 60)
 
 
 def _body(token: str, **overrides) -> dict:

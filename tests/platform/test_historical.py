@@ -17,11 +17,9 @@ from deployments import PLATFORM_NAMESPACE
 from deployments.charts.bar_store import result_key
 from deployments.charts.tiers import exchange_today
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
-from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
-from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import trading_days
-from tests.conftest import Platform
 from tests.support.feed_expectations import expected_bars, trading_days_back
+from tests.support.launched_feed import simulator_fault
 from tests.support.polling import wait_for
 from tests.support.session_calls import initiate
 
@@ -29,21 +27,6 @@ from tests.support.session_calls import initiate
 def _feed_requests() -> int:
     feed = ray.get_actor(FEED, namespace=PLATFORM_NAMESPACE)
     return ray.get(feed.stats.remote())["requests"]
-
-
-@pytest.fixture(scope="module")
-def token(platform: Platform) -> str:
-    """A session for this module's requests."""
-    with httpx.Client(base_url=platform.base_url) as http:
-        return initiate(http)
-
-
-@pytest.fixture
-def feed_ready(platform: Platform) -> None:
-    """The watchdog has the simulator up."""
-    watchdog = ray.get_actor(WATCHDOG, namespace=PLATFORM_NAMESPACE)
-    assert wait_for(lambda: ray.get(watchdog.status.remote())["state"] == "connected", 60), (
-        ray.get(watchdog.status.remote()))
 
 
 def _get(http: httpx.Client, token: str, **params) -> httpx.Response:
@@ -169,23 +152,12 @@ def test_unknown_symbol_is_404(http, token, feed_ready):
 
 
 def test_feed_down_is_503_with_retry_after(http, token, platform, feed_ready):
-    admin_port = int(platform.env["IQFEED_ADMIN_PORT"])
-
-    async def refuse(value: str) -> None:
-        admin = await AdminConnection.open("127.0.0.1", admin_port)
-        await admin.send(f"S,SIM,REFUSE,{value}")
-        await asyncio.sleep(0.2)
-        admin.close()
-
-    asyncio.run(refuse("1"))
-    try:
+    with simulator_fault(int(platform.env["IQFEED_ADMIN_PORT"]), "REFUSE"):
         day = trading_days_back(1, skip=12)[0]
         answer = _get(http, token, symbol="KO", interval="1m", start=str(day), end=str(day))
         assert answer.status_code == 503
         assert int(answer.headers["Retry-After"]) > 0
         assert "traceback" not in answer.text.lower()
-    finally:
-        asyncio.run(refuse("0"))
 
 
 def test_chunk_of_another_session_is_404_and_expired_is_410(http, token, platform, feed_ready):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from datetime import UTC, date, datetime
@@ -16,32 +15,21 @@ from deployments import PLATFORM_NAMESPACE
 from deployments.common.settings import load_settings
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
 from deployments.iqfeed.launch import MASK
-from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from deployments.iqfeed.watchdog import IQFeedWatchdog
 from feeds.iqfeed import FeedUnavailable, SymbolNotFound
-from feeds.iqfeed.admin import AdminConnection
 from feeds.market_calendar import session_bounds_utc
-from tests.conftest import Platform
 from tests.support.feed_expectations import expected_bars, recent_trading_day
+from tests.support.launched_feed import simulator_fault, watchdog_status
 from tests.support.local_platform import free_port
 from tests.support.polling import wait_for
 
 SECRET = "dtn-secret-do-not-show"
 
 
-def _actor(name: str) -> ray.actor.ActorHandle:
-    return ray.get_actor(name, namespace=PLATFORM_NAMESPACE)
-
-
-def _watchdog_status() -> dict:
-    return ray.get(_actor(WATCHDOG).status.remote(), timeout=10)
-
-
 @pytest.fixture
-def feed_up(platform: Platform) -> ray.actor.ActorHandle:
-    """The watchdog has the simulator running and connected."""
-    assert wait_for(lambda: _watchdog_status()["state"] == "connected", 60), _watchdog_status()
-    return _actor(FEED)
+def feed_up(feed_ready: None) -> ray.actor.ActorHandle:
+    """The feed actor, once the watchdog has the simulator running and connected."""
+    return ray.get_actor(FEED, namespace=PLATFORM_NAMESPACE)
 
 
 def test_feed_actor_fetches_bars_from_the_launched_simulator(feed_up):
@@ -51,7 +39,7 @@ def test_feed_actor_fetches_bars_from_the_launched_simulator(feed_up):
     expected = expected_bars("NVDA", day, 60, regular_hours=True)
     np.testing.assert_array_equal(bars.t, expected.t.to_numpy())
     np.testing.assert_array_equal(bars.v, expected.v.to_numpy())
-    status = _watchdog_status()
+    status = watchdog_status()
     assert status["program"] == "IQFeed simulator" and status["pid"] > 0
 
 
@@ -62,7 +50,7 @@ def test_unknown_symbol_reaches_the_caller_typed(feed_up):
 
 
 def test_killed_feed_is_relaunched_within_10_s_and_outage_fails_fast(feed_up):
-    before = _watchdog_status()
+    before = watchdog_status()
     start, end = session_bounds_utc(recent_trading_day())
     os.kill(before["pid"], signal.SIGKILL)
 
@@ -71,7 +59,7 @@ def test_killed_feed_is_relaunched_within_10_s_and_outage_fails_fast(feed_up):
         ray.get(feed_up.fetch_daily.remote("SPY", _date(start), _date(end)))
 
     def relaunched() -> bool:
-        status = _watchdog_status()
+        status = watchdog_status()
         return status["restarts"] > before["restarts"] and status["state"] == "connected"
 
     assert wait_for(relaunched, 10), "relaunched and connected within 10 s of the kill"
@@ -83,22 +71,12 @@ def test_health_reports_the_feed_and_a_dtn_disconnect(feed_up, http: httpx.Clien
     assert health["iqfeed"]["watchdog"]["state"] == "connected"
     assert health["iqfeed"]["feed"]["requests"] >= 1
     assert health["status"] == "ok"
-    admin_port = int(platform.env["IQFEED_ADMIN_PORT"])
-
-    async def set_not_connected(value: str) -> None:
-        admin = await AdminConnection.open("127.0.0.1", admin_port)
-        await admin.send(f"S,SIM,NOT_CONNECTED,{value}")
-        admin.close()
-
-    asyncio.run(set_not_connected("1"))
-    try:
-        assert wait_for(lambda: _watchdog_status()["state"] == "not_connected", 10)
+    with simulator_fault(int(platform.env["IQFEED_ADMIN_PORT"]), "NOT_CONNECTED"):
+        assert wait_for(lambda: watchdog_status()["state"] == "not_connected", 10)
         health = http.get("/health").json()
         assert health["status"] == "degraded"
         assert "Not Connected" in health["iqfeed"]["watchdog"]["last_error"]
-    finally:
-        asyncio.run(set_not_connected("0"))
-    assert wait_for(lambda: _watchdog_status()["state"] == "connected", 10)
+    assert wait_for(lambda: watchdog_status()["state"] == "connected", 10)
 
 
 def test_dtn_launch_never_shows_the_password(platform):

@@ -17,8 +17,6 @@ import pytest
 import ray
 from ray.util.state import list_actors, list_tasks
 
-from deployments import PLATFORM_NAMESPACE
-from deployments.iqfeed.watchdog import ACTOR_NAME as WATCHDOG
 from deployments.optimize.result import walk_forward_segments
 from deployments.optimize.scheduler import ACTOR_NAME as SCHEDULER
 from kernels.backtest import METRICS, pack_params, sweep_signals
@@ -33,15 +31,9 @@ FINAL = ("succeeded", "failed", "cancelled")
 
 @pytest.fixture
 def token(http) -> str:
-    """A fresh session for each test (the test sessions time out after a minute)."""
+    """A fresh session for each test, not the module's (the test sessions time out after a
+    minute, and these tests wait for jobs)."""
     return initiate(http)
-
-
-@pytest.fixture(scope="module")
-def feed_ready(platform) -> None:
-    """The watchdog has the simulator up."""
-    watchdog = ray.get_actor(WATCHDOG, namespace=PLATFORM_NAMESPACE)
-    assert wait_for(lambda: ray.get(watchdog.status.remote())["state"] == "connected", 60)
 
 
 def _body(token: str, days: int = 3, interval: str = "5m", **overrides) -> dict:
