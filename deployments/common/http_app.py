@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from ray.exceptions import GetTimeoutError, RayActorError
 from ray.serve import Application, Deployment
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from deployments.common.errors import ApiError, RetryLater
 from deployments.common.json_response import OrjsonResponse
@@ -85,13 +86,24 @@ def _retry_after(request: Request, exc: Exception) -> str:
     return str(seconds)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error the platform raises (and FastAPI's own) to the one error body."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> OrjsonResponse:
         detail = [
-            {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+            {"field": "body" if err.get("type") == "json_invalid" else
+             _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
             for err in exc.errors()
         ]
         return OrjsonResponse({"error": "invalid_request", "detail": detail}, status_code=422)
@@ -120,10 +132,16 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(outage, _feed_down)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": invalid input, a 422
+            return OrjsonResponse(error_body("invalid_request", str(exc.detail), "body"),
+                                  status_code=422)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every method of the path, not just the first route's
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return OrjsonResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
-                              headers=getattr(exc, "headers", None))
+                              headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> OrjsonResponse:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 
-class OrjsonResponse(Response):
-    """A JSON response encoded by orjson; NumPy arrays serialise without Python lists."""
+class OrjsonResponse(JSONResponse):
+    """A JSON response encoded by orjson; NumPy arrays serialise without Python lists.
+
+    A ``JSONResponse`` subclass, so FastAPI documents a route's JSON schema for it."""
 
     media_type = "application/json"
 

@@ -17,6 +17,7 @@ import pytest
 import ray
 from ray.util.state import list_actors, list_tasks
 
+from deployments.common.http_app import ErrorBody
 from deployments.optimize.result import walk_forward_segments
 from deployments.optimize.scheduler import ACTOR_NAME as SCHEDULER
 from kernels.backtest import METRICS, pack_params, sweep_signals
@@ -223,6 +224,7 @@ def test_cancel_stops_the_chunk_tasks(http, token, feed_ready):
     assert job["progress"]["done"] < job["progress"]["total"]
     again = http.delete(f"/optimize/{job_id}", params={"session_token": token})
     assert again.status_code == 409 and "cancelled" in again.json()["detail"][0]["message"]
+    assert ErrorBody.model_validate(again.json()).error == "conflict"
 
 
 def test_a_session_may_run_two_jobs_at_once(http, token, feed_ready):
@@ -230,6 +232,7 @@ def test_a_session_may_run_two_jobs_at_once(http, token, feed_ready):
     third = http.post("/optimize/", json=_big_body(token), timeout=60)
     assert third.status_code == 429, third.text
     assert "at most 2" in third.json()["detail"][0]["message"] and third.headers["Retry-After"]
+    assert ErrorBody.model_validate(third.json()).error == "too_many_requests"
     other = initiate(http)
     other_job = _submit(http, _body(other))  # the limit is per session
     for job_id in (first, second):

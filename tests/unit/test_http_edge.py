@@ -153,3 +153,29 @@ def test_canonical_route_paths():
     assert canonical("") == canonical("/") == "/"
     assert canonical("/chunk/") == "/chunk"
     assert canonical("/a/b") == "/a/b"
+
+
+async def test_405_allows_every_method_and_a_bad_body_is_422():
+    api = make_api("Test", "Two routes, one path")
+
+    @api.get("/job")
+    async def read() -> dict[str, str]:
+        return {}
+
+    @api.delete("/job")
+    async def cancel() -> dict[str, str]:
+        return {}
+
+    @api.post("/body")
+    async def body(item: dict[str, int]) -> dict[str, int]:
+        return item
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api),
+                                 base_url="http://app") as http:
+        answer = await http.put("/job")
+        undecodable = await http.post("/body", content=b"\xff\xfe",
+                                      headers={"content-type": "application/json"})
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "DELETE"}
+    assert undecodable.status_code == 422  # not FastAPI's bare 400
+    assert ErrorBody.model_validate(undecodable.json()).detail[0].field == "body"
