@@ -6,7 +6,9 @@ implementation runs one semantics (documented in :mod:`kernels.backtest`). Only 
 arithmetic and array indexing are used: no allocation, no NumPy calls.
 
 State ``s`` (float64, :data:`STATE_SIZE`) and parameters ``p`` (float64, :data:`PARAM_SIZE`)
-are flat arrays so that a GPU thread can keep them in local memory.
+are flat arrays so that a GPU thread can keep them in local memory; the metrics (float64,
+:data:`METRIC_COUNT`) and the trade records (:data:`TRADE_WIDTH` columns) are indexed by the
+slot names below as well.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ STATE_SIZE = 24
 DIRECTION, FILL_CLOSE, COMMISSION, COMMISSION_FIXED, SLIPPAGE = range(5)
 STOP_LOSS, TAKE_PROFIT, SIZE_FRACTION, INITIAL_CASH = range(5, 9)
 PARAM_SIZE = 9
+# Metric slots (the order of ``kernels.backtest.METRICS``).
+M_TOTAL_RETURN, M_CAGR, M_SHARPE, M_SORTINO, M_CALMAR, M_MAX_DRAWDOWN = range(6)
+M_MAX_DRAWDOWN_BARS, M_NUM_TRADES, M_WIN_RATE, M_PROFIT_FACTOR, M_EXPECTANCY = range(6, 11)
+M_AVG_TRADE_RETURN, M_EXPOSURE = range(11, 13)
 METRIC_COUNT = 13
+# Trade record columns (the order of ``kernels.backtest.TRADE_FIELDS``).
+T_ENTRY_INDEX, T_EXIT_INDEX, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_UNITS, T_PNL = range(7)
+T_RETURN = 7
+TRADE_WIDTH = 8
 YEAR_S = 365.25 * 86400
 CPU_DRIVERS = ("run_bars", "sweep_columns")
 """CPU loops over the core, kept in this file so that Numba's cache (which checks only the
@@ -84,14 +94,14 @@ def leave(s, p, price, i, trades, record):
     ret = pnl / s[ENTRY_VALUE] if s[ENTRY_VALUE] > 0 else math.nan
     if record:
         row = int(s[TRADES])
-        trades[row, 0] = s[ENTRY_INDEX]
-        trades[row, 1] = i
-        trades[row, 2] = 1.0 if long else -1.0
-        trades[row, 3] = s[ENTRY_FILL]
-        trades[row, 4] = fill
-        trades[row, 5] = size
-        trades[row, 6] = pnl
-        trades[row, 7] = ret
+        trades[row, T_ENTRY_INDEX] = s[ENTRY_INDEX]
+        trades[row, T_EXIT_INDEX] = i
+        trades[row, T_SIDE] = 1.0 if long else -1.0
+        trades[row, T_ENTRY_PRICE] = s[ENTRY_FILL]
+        trades[row, T_EXIT_PRICE] = fill
+        trades[row, T_UNITS] = size
+        trades[row, T_PNL] = pnl
+        trades[row, T_RETURN] = ret
     s[TRADES] += 1.0
     if pnl > 0:
         s[WINS] += 1.0
@@ -221,30 +231,30 @@ def finish(s, p, years, out):
     if n == 0:
         return
     total = s[PREVIOUS] / p[INITIAL_CASH] - 1.0
-    out[0] = total
+    out[M_TOTAL_RETURN] = total
     if years > 0 and total > -1.0:
-        out[1] = (1.0 + total) ** (1.0 / years) - 1.0
+        out[M_CAGR] = (1.0 + total) ** (1.0 / years) - 1.0
     if years > 0 and n > 1:
         per_year = n / years
         std = math.sqrt(s[M2] / (n - 1))
         if std > 0:
-            out[2] = s[MEAN] / std * math.sqrt(per_year)
+            out[M_SHARPE] = s[MEAN] / std * math.sqrt(per_year)
         downside = math.sqrt(s[DOWN] / n)
         if downside > 0:
-            out[3] = s[MEAN] / downside * math.sqrt(per_year)
+            out[M_SORTINO] = s[MEAN] / downside * math.sqrt(per_year)
     if s[WORST] > 0:
-        out[4] = out[1] / s[WORST]
-    out[5] = s[WORST]
-    out[6] = s[LONGEST]
+        out[M_CALMAR] = out[M_CAGR] / s[WORST]
+    out[M_MAX_DRAWDOWN] = s[WORST]
+    out[M_MAX_DRAWDOWN_BARS] = s[LONGEST]
     count = s[TRADES]
-    out[7] = count
+    out[M_NUM_TRADES] = count
     if count > 0:
-        out[8] = s[WINS] / count
+        out[M_WIN_RATE] = s[WINS] / count
         if s[GROSS_LOSS] > 0:
-            out[9] = s[GROSS_WIN] / s[GROSS_LOSS]
-        out[10] = s[SUM_PNL] / count
-        out[11] = s[SUM_RETURN] / count
-    out[12] = s[IN_MARKET] / n
+            out[M_PROFIT_FACTOR] = s[GROSS_WIN] / s[GROSS_LOSS]
+        out[M_EXPECTANCY] = s[SUM_PNL] / count
+        out[M_AVG_TRADE_RETURN] = s[SUM_RETURN] / count
+    out[M_EXPOSURE] = s[IN_MARKET] / n
 
 
 @njit(cache=True, nogil=True)
@@ -252,7 +262,7 @@ def run_bars(o, h, l, c, enter, leave, params, years):
     """One backtest over every bar: equity per bar, the trades, the metrics."""
     n = o.size
     equity = np.empty(n)
-    trades = np.empty((n + 1, 8))
+    trades = np.empty((n + 1, TRADE_WIDTH))
     state = np.empty(STATE_SIZE)
     metrics = np.empty(METRIC_COUNT)
     reset(state, params)
@@ -268,7 +278,7 @@ def sweep_columns(o, h, l, c, enter, leave, params, years):
     """Metrics of each column of the ``(bars, combinations)`` signal matrices, in parallel."""
     n, combos = enter.shape
     out = np.empty((combos, METRIC_COUNT))
-    no_trades = np.empty((1, 8))
+    no_trades = np.empty((1, TRADE_WIDTH))
     for k in prange(combos):
         state = np.empty(STATE_SIZE)
         reset(state, params)
