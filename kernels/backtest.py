@@ -20,10 +20,8 @@ fractions, ratios without a denominator (no losing trade, no drawdown) are NaN.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 from kernels import backtest_core as core
-from kernels.indicators import prefix_sum, sma_at
 
 LONG_ONLY, SHORT_ONLY, LONG_SHORT = 0, 1, 2
 YEAR_S = core.YEAR_S
@@ -34,9 +32,6 @@ METRICS = (
 )
 TRADE_FIELDS = ("entry_index", "exit_index", "side", "entry_price", "exit_price", "units",
                 "pnl", "return")
-
-_reset, _step, _finish, _quiet = core.reset, core.step, core.finish, core.quiet_bar
-_STATE, _METRICS = core.STATE_SIZE, core.METRIC_COUNT
 
 
 def pack_params(direction, fill_close, commission, commission_fixed, slippage, stop_loss,
@@ -80,40 +75,6 @@ def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
                          stop_loss, take_profit, size_fraction, initial_cash)
     enter, leave = checked_signals(enter, leave, t.size)
     return core.run_bars(o, h, l, c, enter, leave, params, years_spanned(t))
-
-
-# This driver calls the indicators of another module: Numba's cache would not notice a change
-# there, so it is compiled fresh in every process.
-@njit(cache=False, nogil=True, parallel=True)
-def _sweep_sma_cross(o, h, l, c, fasts, slows, params, years):
-    n = c.size
-    prefix = prefix_sum(c)
-    out = np.empty((fasts.size, _METRICS))
-    no_trades = np.empty((1, 8))
-    for k in prange(fasts.size):
-        state = np.empty(_STATE)
-        _reset(state, params)
-        previous = np.nan
-        for i in range(n):
-            diff = sma_at(prefix, i, fasts[k]) - sma_at(prefix, i, slows[k])
-            up = previous <= 0.0 < diff
-            down = previous >= 0.0 > diff
-            if np.isnan(_quiet(state, params, i, n - 1, c[i], up, down)):
-                _step(state, params, i, n - 1, o[i], h[i], l[i], c[i], up, down, no_trades,
-                      False)
-            previous = diff
-        _finish(state, params, years, out[k])
-    return out
-
-
-def sweep_sma_cross(t, o, h, l, c, fasts, slows, params):
-    """Metrics (rows in ``fasts``/``slows`` order, columns :data:`METRICS`) of the SMA
-    crossover for every (fast, slow) pair, in parallel over pairs on the CPU. Memory stays
-    O(bars + pairs): both averages come from one prefix sum of the closes."""
-    fasts, slows = np.asarray(fasts, np.int64), np.asarray(slows, np.int64)
-    if fasts.size != slows.size or (fasts.size and min(fasts.min(), slows.min()) < 1):
-        raise ValueError("fasts and slows must be equally long windows of at least 1 bar")
-    return _sweep_sma_cross(o, h, l, c, fasts, slows, params, years_spanned(t))
 
 
 def sweep_signals(t, o, h, l, c, enter, leave, params):

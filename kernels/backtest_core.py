@@ -37,7 +37,7 @@ T_ENTRY_INDEX, T_EXIT_INDEX, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_UNITS, T_PNL
 T_RETURN = 7
 TRADE_WIDTH = 8
 YEAR_S = 365.25 * 86400
-CPU_DRIVERS = ("run_bars", "sweep_columns")
+CPU_DRIVERS = ("run_bars", "sweep_columns", "sweep_window_cross", "sweep_line_cross")
 """CPU loops over the core, kept in this file so that Numba's cache (which checks only the
 caller's own file) is invalidated whenever the core changes; not recompiled for CUDA."""
 
@@ -258,6 +258,27 @@ def finish(s, p, years, out):
 
 
 @njit(cache=True, nogil=True)
+def cross_bar(s, p, i, last, o, h, l, c, previous, diff, trades):
+    """Bar ``i`` of a crossover strategy whose ``diff`` (fast - slow line) was ``previous`` on
+    the bar before: enter as it turns positive, exit as it turns negative (NaN never crosses),
+    the rule of ``kernels.indicators.crossings``."""
+    up = previous <= 0.0 < diff
+    down = previous >= 0.0 > diff
+    if math.isnan(quiet_bar(s, p, i, last, c, up, down)):
+        step(s, p, i, last, o, h, l, c, up, down, trades, False)
+
+
+@njit(cache=True, nogil=True)
+def window_mean(prefix, i, window):
+    """Mean of the ``window`` values ending at bar ``i`` of a prefix sum (NaN before it fills):
+    the arithmetic of ``kernels.indicators.sma_at``, repeated here so that the drivers below
+    depend on this file only (tests check both give the same signals)."""
+    if i + 1 < window:
+        return math.nan
+    return (prefix[i + 1] - prefix[i + 1 - window]) / window
+
+
+@njit(cache=True, nogil=True)
 def run_bars(o, h, l, c, enter, leave, params, years):
     """One backtest over every bar: equity per bar, the trades, the metrics."""
     n = o.size
@@ -287,4 +308,55 @@ def sweep_columns(o, h, l, c, enter, leave, params, years):
                 step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k],
                      leave[i, k], no_trades, False)
         finish(state, params, years, out[k])
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sweep_window_cross(o, h, l, c, prefix, fasts, slows, params, segments, years):
+    """Metrics ``(segments, pairs, metrics)`` of the crossover of two moving means of windows
+    ``fasts[k]`` and ``slows[k]`` (from the ``prefix`` sum of the closes) over each bar range
+    ``segments[g] = (start, end)``, in parallel over (segment, pair)."""
+    pairs = fasts.size
+    out = np.empty((segments.shape[0], pairs, METRIC_COUNT))
+    no_trades = np.empty((1, TRADE_WIDTH))
+    for job in prange(segments.shape[0] * pairs):
+        g, k = job // pairs, job % pairs
+        start, end = segments[g, 0], segments[g, 1]
+        fast, slow = fasts[k], slows[k]
+        state = np.empty(STATE_SIZE)
+        reset(state, params)
+        previous = math.nan
+        if start > 0:
+            previous = (window_mean(prefix, start - 1, fast)
+                        - window_mean(prefix, start - 1, slow))
+        for i in range(start, end):
+            diff = window_mean(prefix, i, fast) - window_mean(prefix, i, slow)
+            cross_bar(state, params, i - start, end - start - 1, o[i], h[i], l[i], c[i],
+                      previous, diff, no_trades)
+            previous = diff
+        finish(state, params, years[g], out[g, k])
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sweep_line_cross(o, h, l, c, lines, first, second, params, segments, years):
+    """Metrics ``(segments, pairs, metrics)`` of the crossover of ``lines[first[k]]`` over
+    ``lines[second[k]]`` (precomputed indicator lines, one row per line) over each bar range
+    ``segments[g] = (start, end)``, in parallel over (segment, pair)."""
+    pairs = first.size
+    out = np.empty((segments.shape[0], pairs, METRIC_COUNT))
+    no_trades = np.empty((1, TRADE_WIDTH))
+    for job in prange(segments.shape[0] * pairs):
+        g, k = job // pairs, job % pairs
+        start, end = segments[g, 0], segments[g, 1]
+        fast, slow = lines[first[k]], lines[second[k]]
+        state = np.empty(STATE_SIZE)
+        reset(state, params)
+        previous = fast[start - 1] - slow[start - 1] if start > 0 else math.nan
+        for i in range(start, end):
+            diff = fast[i] - slow[i]
+            cross_bar(state, params, i - start, end - start - 1, o[i], h[i], l[i], c[i],
+                      previous, diff, no_trades)
+            previous = diff
+        finish(state, params, years[g], out[g, k])
     return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernels.crossover_sweep import sweep_ema_cross
 from kernels.indicators import crossings, ema
-from strategies.spec import Constraint, Param, StrategySpec
+from strategies.spec import Constraint, DedicatedSweep, Param, StrategySpec
 
 
 def signals(o, h, l, c, v, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
@@ -23,4 +24,6 @@ STRATEGY = StrategySpec(
     ),
     constraints=(Constraint("fast", "<", "slow"),),
     signals=signals,
+    sweep=DedicatedSweep(inputs=("fast", "slow"), cpu=sweep_ema_cross,
+                         cuda="kernels.backtest_cuda:sweep_ema_cross_cuda"),
 )

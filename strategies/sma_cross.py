@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernels.crossover_sweep import sweep_sma_cross
 from kernels.indicators import crossings, sma
-from strategies.spec import Constraint, Param, StrategySpec
+from strategies.spec import Constraint, DedicatedSweep, Param, StrategySpec
 
 
 def signals(o, h, l, c, v, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
@@ -24,4 +25,6 @@ STRATEGY = StrategySpec(
     ),
     constraints=(Constraint("fast", "<", "slow"),),
     signals=signals,
+    sweep=DedicatedSweep(inputs=("fast", "slow"), cpu=sweep_sma_cross,
+                         cuda="kernels.backtest_cuda:sweep_sma_cross_cuda"),
 )

@@ -4,17 +4,26 @@ A strategy module defines ``STRATEGY = StrategySpec(...)``. Its ``signals`` func
 bar columns and the parameter values and returns two boolean arrays, ``enter_long`` and
 ``exit_long``, decided on each bar's close; the backtest engine reads the short side as their
 mirror (a long exit is a short entry). What fills them, and when, is the engine's business.
+
+A strategy may also declare a :class:`DedicatedSweep`: kernels that compute the metrics of many
+parameter combinations at once without filling signal matrices. :meth:`StrategySpec.sweep_segments`
+(what an optimization's chunk tasks run) uses it when declared and the signal-matrix sweep of
+``signals`` otherwise; both give the same numbers (to 1e-9, tests check).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from kernels.backtest import sweep_signals
+from kernels.strategy_sweep import sweep_segments
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 Signals = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -97,8 +106,37 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class DedicatedSweep:
+    """A strategy's own sweep kernels, called as ``kernel(t, o, h, l, c, *columns, params,
+    segments)`` and returning metrics ``(segments, combinations, metrics)``.
+
+    ``columns`` are the values of the parameters named in ``inputs`` over the combinations, one
+    NumPy array each (int64 for int parameters); ``params`` is the packed trading settings
+    (``kernels.backtest.pack_params``); ``segments`` is an ``(S, 2)`` array of ``[start, end)``
+    bar ranges, indicators warmed up by the bars before each. ``cuda`` names the GPU twin as
+    ``"module:function"``, imported only by GPU chunk tasks; without it they run the
+    signal-matrix CUDA sweep. The numbers must equal the signal-matrix sweep of the strategy's
+    ``signals`` (to 1e-9 on every metric).
+    """
+
+    inputs: tuple[str, ...]
+    cpu: Callable[..., np.ndarray] = field(repr=False)
+    cuda: str | None = None
+
+    def kernel(self, device: str) -> Callable[..., np.ndarray] | None:
+        """The kernel for ``device`` ("cpu" or "gpu"), or None when there is none."""
+        if device == "cpu":
+            return self.cpu
+        if self.cuda is None:
+            return None
+        module, name = self.cuda.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
 class StrategySpec:
-    """A strategy: its name for the API, text for people, parameters and signal function."""
+    """A strategy: its name for the API, text for people, parameters, signal function and,
+    optionally, a dedicated sweep."""
 
     name: str
     title: str
@@ -106,6 +144,7 @@ class StrategySpec:
     params: tuple[Param, ...]
     signals: Signals = field(repr=False)
     constraints: tuple[Constraint, ...] = ()
+    sweep: DedicatedSweep | None = None
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -120,6 +159,13 @@ class StrategySpec:
                     names):
                 raise ValueError(f"{self.name}: constraint {constraint} names unknown "
                                  f"parameters or operators")
+        if self.sweep is not None:
+            if not self.sweep.inputs or not set(self.sweep.inputs) <= set(names):
+                raise ValueError(f"{self.name}: the dedicated sweep's inputs "
+                                 f"{self.sweep.inputs} must be parameters")
+            if self.sweep.cuda is not None and self.sweep.cuda.count(":") != 1:
+                raise ValueError(f"{self.name}: the dedicated sweep's cuda must read "
+                                 f"'module:function'")
 
     def validate(self, values: dict[str, Any]) -> dict[str, Any]:
         """Complete ``values`` with defaults and check them; ParamError names the parameter."""
@@ -133,6 +179,23 @@ class StrategySpec:
             if not constraint.holds(checked):
                 raise ParamError(constraint.left, f"must satisfy {constraint}")
         return checked
+
+    def sweep_segments(self, bars: tuple[np.ndarray, ...], combinations: Sequence[dict[str, Any]],
+                       params: np.ndarray, segments: Sequence[tuple[int, int]],
+                       device: str = "cpu") -> np.ndarray:
+        """Metrics ``(segments, combinations, metrics)`` over ``bars = (t, o, h, l, c, v)`` on
+        ``device`` ("cpu" or "gpu"): the dedicated sweep when declared, else signal matrices."""
+        kernel = None if self.sweep is None else self.sweep.kernel(device)
+        if kernel is not None:
+            columns = [np.asarray([values[name] for values in combinations])
+                       for name in self.sweep.inputs]
+            return kernel(*bars[:5], *columns, params, np.asarray(segments, np.int64))
+        if device == "gpu":
+            from kernels.backtest_cuda import sweep_signals_cuda as matrix_sweep
+        else:
+            matrix_sweep = sweep_signals
+        return sweep_segments(self.signals, bars, combinations, params, segments,
+                              sweep=matrix_sweep)
 
     def as_json(self) -> dict[str, Any]:
         """The strategy for /strategies."""

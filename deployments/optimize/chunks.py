@@ -3,8 +3,9 @@
 The device is decided once per job from the cluster's resources (never by leaving tasks
 pending on a GPU that does not exist). Each chunk task is named
 ``optimize:<job_id>:chunk-<n>``, reads the bars from the object store (one copy per node),
-runs :func:`kernels.strategy_sweep.sweep_segments` with the CUDA or the parallel CPU kernel
-(same numbers either way) and is retried if its worker dies. When a GPU job's GPU nodes go
+runs the strategy's sweep (:meth:`strategies.spec.StrategySpec.sweep_segments`: its dedicated
+sweep when it declares one, else the signal-matrix sweep) with the CUDA or the parallel CPU
+kernels (same numbers either way) and is retried if its worker dies. When a GPU job's GPU nodes go
 away, its unfinished chunks move to CPUs after a grace period instead of waiting forever.
 """
 
@@ -25,6 +26,7 @@ import ray
 from ray import cloudpickle
 
 from deployments.common.settings import Settings
+from strategies.spec import StrategySpec
 
 CHUNK_RETRIES = 3
 """Times a chunk task is re-run after its worker or node died."""
@@ -74,13 +76,15 @@ def chunk_bounds(total: int, slots: int, chunks_per_slot: int, minimum: int = 16
     return [(first, min(first + size, total)) for first in range(0, total, size)]
 
 
-def shippable(function: Callable) -> Callable:
-    """``function``, made picklable by value when its module cannot be imported on other
-    nodes (a strategy file loaded from STRATEGIES_DIR)."""
-    module = sys.modules.get(function.__module__)
-    if module is not None and function.__module__.startswith("extra_strategy_"):
-        cloudpickle.register_pickle_by_value(module)
-    return function
+def shippable(strategy: StrategySpec) -> StrategySpec:
+    """``strategy``, its functions made picklable by value when their module cannot be
+    imported on other nodes (a strategy file loaded from STRATEGIES_DIR)."""
+    functions = [strategy.signals] + ([strategy.sweep.cpu] if strategy.sweep else [])
+    for function in functions:
+        module = sys.modules.get(function.__module__)
+        if module is not None and function.__module__.startswith("extra_strategy_"):
+            cloudpickle.register_pickle_by_value(module)
+    return strategy
 
 
 class _GpuWatch:
@@ -108,21 +112,15 @@ def _abandon(future: asyncio.Future, ref: ray.ObjectRef) -> None:
 
 
 @ray.remote(max_retries=CHUNK_RETRIES)
-def sweep_chunk(bars: tuple[np.ndarray, ...], signals: Callable, combinations: list[dict],
-                params: np.ndarray, segments: list[tuple[int, int]], device: str,
-                threads: int) -> dict[str, Any]:
+def sweep_chunk(bars: tuple[np.ndarray, ...], strategy: StrategySpec,
+                combinations: list[dict], params: np.ndarray, segments: list[tuple[int, int]],
+                device: str, threads: int) -> dict[str, Any]:
     """Metrics ``(segments, combinations, metrics)`` of one chunk, with where it ran."""
-    from kernels.strategy_sweep import sweep_segments
-
-    if device == "gpu":
-        from kernels.backtest_cuda import sweep_signals_cuda as sweep
-    else:
+    if device == "cpu":
         import numba
 
-        from kernels.backtest import sweep_signals as sweep
-
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    metrics = sweep_segments(signals, bars, combinations, params, segments, sweep=sweep)
+    metrics = strategy.sweep_segments(bars, combinations, params, segments, device)
     return {
         "metrics": metrics, "device": device,
         "node_id": ray.get_runtime_context().get_node_id(),
@@ -133,7 +131,7 @@ def sweep_chunk(bars: tuple[np.ndarray, ...], signals: Callable, combinations: l
 async def sweep_on_cluster(
     job_id: str,
     bars: ray.ObjectRef,
-    signals: Callable,
+    strategy: StrategySpec,
     combinations: Sequence[dict[str, Any]],
     params: np.ndarray,
     segments: list[tuple[int, int]],
@@ -148,14 +146,14 @@ async def sweep_on_cluster(
     than ``optimize_gpu_loss_grace_s`` runs its unfinished chunks on CPUs."""
     placement = plan_placement(settings)
     bounds = chunk_bounds(len(combinations), placement.slots, settings.optimize_chunks_per_slot)
-    signals = shippable(signals)
+    strategy = shippable(strategy)
     futures: dict[asyncio.Future, int] = {}
     refs: list[ray.ObjectRef | None] = [None] * len(bounds)
 
     def submit(n: int, where: Placement) -> asyncio.Future:
         first, last = bounds[n]
         ref = sweep_chunk.options(name=f"optimize:{job_id}:chunk-{n}", **where.options).remote(
-            bars, signals, list(combinations[first:last]), params, segments, where.device,
+            bars, strategy, list(combinations[first:last]), params, segments, where.device,
             where.threads)
         refs[n] = ref
         future = asyncio.wrap_future(ref.future())

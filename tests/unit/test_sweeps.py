@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deployments.common.settings import PROJECT_ROOT
-from kernels.backtest import METRICS, pack_params, simulate, sweep_sma_cross
+from kernels.backtest import METRICS, pack_params, simulate
+from kernels.crossover_sweep import sweep_sma_cross as sweep_sma_segments
 from strategies.sma_cross import signals
 from tests.support.backtest_reference import random_ohlc, trading_options
 
@@ -30,6 +31,11 @@ OPTIONS = [
     (0, False, 0.0005, 0.0, 0.0, 0.0, 0.0, 1.0, 100_000.0),
     (2, True, 0.001, 1.0, 0.0005, 0.02, 0.04, 0.5, 50_000.0),
 ]
+
+
+def sweep_sma_cross(t, o, h, l, c, fasts, slows, params) -> np.ndarray:
+    """The dedicated SMA sweep over all bars (one segment): ``(pairs, metrics)``."""
+    return sweep_sma_segments(t, o, h, l, c, fasts, slows, params, [(0, t.size)])[0]
 
 
 def _single_runs(options) -> np.ndarray:
@@ -73,7 +79,8 @@ from kernels.backtest import pack_params
 data = json.loads(sys.stdin.read())
 arrays = [np.array(data[k]) for k in ("t", "o", "h", "l", "c")]
 arrays[0] = arrays[0].astype(np.int64)
-out = sweep_sma_cross_cuda(*arrays, data["fasts"], data["slows"], pack_params(*data["options"]))
+out = sweep_sma_cross_cuda(*arrays, data["fasts"], data["slows"], pack_params(*data["options"]),
+                           [(0, arrays[0].size)])[0]
 print(json.dumps(np.where(np.isnan(out), None, out).tolist()))
 """
 
@@ -109,8 +116,9 @@ def test_random_sweeps_equal_single_runs(seed, size, options):
 RANDOM_CUDA_SCRIPT = """
 import json
 import numpy as np
-from kernels.backtest import pack_params, sweep_sma_cross
+from kernels.backtest import pack_params
 from kernels.backtest_cuda import sweep_sma_cross_cuda
+from kernels.crossover_sweep import sweep_sma_cross
 worst = 0.0
 for seed in range(12):
     rng = np.random.default_rng(seed)
@@ -126,8 +134,9 @@ for seed in range(12):
                          float(rng.choice([0, 1e-2, 5e-2])), float(rng.choice([1, 0.3])),
                          10_000.0)
     fasts, slows = [2, 3, 5, 2, 4], [6, 10, 17, 29, 9]
-    cpu = sweep_sma_cross(t, opens, high, low, close, fasts, slows, params)
-    gpu = sweep_sma_cross_cuda(t, opens, high, low, close, fasts, slows, params)
+    segments = [(0, size), (size // 3, size)]
+    cpu = sweep_sma_cross(t, opens, high, low, close, fasts, slows, params, segments)
+    gpu = sweep_sma_cross_cuda(t, opens, high, low, close, fasts, slows, params, segments)
     same_nan = np.isnan(cpu) == np.isnan(gpu)
     scale = np.maximum(np.abs(cpu), 1e-12)
     rel = np.where(np.isnan(cpu), 0.0, np.abs(gpu - cpu) / scale)
@@ -172,7 +181,7 @@ def test_any_strategy_sweeps_to_its_single_runs(name):
 CUDA_SIGNALS_SCRIPT = """
 import json
 import numpy as np
-from kernels.backtest import pack_params, sweep_signals
+from kernels.backtest import METRICS, pack_params, sweep_signals
 from kernels.backtest_cuda import sweep_signals_cuda
 rng = np.random.default_rng(3)
 n, combos = 150, 5
@@ -187,7 +196,7 @@ params = pack_params(2, False, 5e-4, 1.0, 1e-4, 0.01, 0.03, 0.8, 10_000.0)
 cpu = sweep_signals(t, opens, high, low, close, enter, leave, params)
 gpu = sweep_signals_cuda(t, opens, high, low, close, enter, leave, params)
 ok = bool(np.allclose(cpu, gpu, rtol=1e-9, atol=1e-12, equal_nan=True))
-print(json.dumps({"equal": ok, "trades": cpu[:, 7].tolist()}))
+print(json.dumps({"equal": ok, "trades": cpu[:, METRICS.index("num_trades")].tolist()}))
 """
 
 
