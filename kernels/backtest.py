@@ -23,7 +23,6 @@ import numpy as np
 
 from kernels import backtest_core as core
 
-LONG_ONLY, SHORT_ONLY, LONG_SHORT = 0, 1, 2
 YEAR_S = core.YEAR_S
 METRICS = (
     "total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown",

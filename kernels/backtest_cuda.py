@@ -112,14 +112,6 @@ def sweep_signals_cuda(t, o, h, l, c, enter, leave, params) -> np.ndarray:
     return out.copy_to_host()
 
 
-def gpu_available() -> bool:
-    """True when a CUDA GPU (or the CUDA simulator) can run the sweep."""
-    try:
-        return cuda.is_available()
-    except Exception:  # no driver, no toolkit: no GPU
-        return False
-
-
 def sweep_sma_cross_cuda(t, o, h, l, c, fasts, slows, params, segments) -> np.ndarray:
     """:func:`kernels.crossover_sweep.sweep_sma_cross` on the GPU: same inputs, same numbers."""
     fasts, slows = checked_pairs(fasts, slows)

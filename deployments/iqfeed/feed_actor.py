@@ -19,7 +19,7 @@ from deployments.common.named_actors import get_or_create
 from deployments.common.settings import Settings
 from deployments.common.warm_up import WARM_UP_DELAY_S
 from deployments.iqfeed.placement import iqfeed_placement
-from feeds.bars import Bars, Ticks
+from feeds.bars import Bars
 from feeds.iqfeed import FeedError, IQFeedClient
 
 ACTOR_NAME = "iqfeed"
@@ -53,10 +53,6 @@ class IQFeedActor:
         return await self._counted(
             self._client.fetch_bars(symbol, start, end, interval_s, regular_hours)
         )
-
-    async def fetch_ticks(self, symbol: str, start: int, end: int) -> Ticks:
-        """Trades in ``[start, end)``."""
-        return await self._counted(self._client.fetch_ticks(symbol, start, end))
 
     async def fetch_daily(self, symbol: str, first: date, last: date) -> Bars:
         """One regular-session bar per trading day, ``first`` to ``last`` inclusive."""

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
 class OptimizeScheduler:
-    """Starts and watches job orchestrators; ``status()`` lists what it runs."""
+    """Starts and watches job orchestrators."""
 
     def __init__(self, settings: Settings, redis_url: str) -> None:
         self._settings = settings
@@ -42,10 +42,6 @@ class OptimizeScheduler:
             task = asyncio.get_running_loop().create_task(self._watch(job_id))
             self._running[job_id] = task
             task.add_done_callback(lambda _: self._running.pop(job_id, None))
-
-    async def status(self) -> dict[str, object]:
-        """The jobs whose orchestrators this actor is watching."""
-        return {"jobs": sorted(self._running)}
 
     async def _watch(self, job_id: str) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
