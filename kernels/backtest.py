@@ -67,8 +67,12 @@ def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
     """Run one backtest. Returns ``(equity, trades, metrics)``: equity at every close, one row
     per trade in :data:`TRADE_FIELDS` order, and :data:`METRICS` in order.
 
-    >>> equity, trades, metrics = simulate(t, o, h, l, c, enter, leave, 0, False, 0.0005,
-    ...                                    0.0, 0.0, 0.0, 0.0, 1.0, 100_000.0)  # doctest: +SKIP
+    >>> t, c = np.arange(4) * 86_400, np.array([10.0, 11.0, 12.0, 12.0])
+    >>> enter, leave = [True, False, False, False], [False, False, True, False]
+    >>> equity, trades, metrics = simulate(t, c, c, c, c, enter, leave, 0, True, 0.0, 0.0,
+    ...                                    0.0, 0.0, 0.0, 1.0, 100.0)
+    >>> equity.tolist(), trades[:, :2].tolist(), round(float(metrics[0]), 6)
+    ([100.0, 110.0, 120.0, 120.0], [[0.0, 2.0]], 0.2)
     """
     params = pack_params(direction, fill_close, commission, commission_fixed, slippage,
                          stop_loss, take_profit, size_fraction, initial_cash)
@@ -77,8 +81,9 @@ def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
 
 
 def sweep_signals(t, o, h, l, c, enter, leave, params):
-    """Metrics for each column of the ``(bars, combinations)`` signal matrices, in parallel
-    over columns: the sweep for any strategy, fed in chunks of combinations so that memory
-    stays O(bars x chunk)."""
+    """Metrics for each column of the ``(bars, combinations)`` signal matrices, in parallel.
+
+    The sweep for any strategy, fed in chunks of combinations so that memory stays
+    O(bars x chunk)."""
     return core.sweep_columns(o, h, l, c, np.asarray(enter, np.bool_),
                               np.asarray(leave, np.bool_), params, years_spanned(t))

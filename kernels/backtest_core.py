@@ -187,9 +187,11 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
 
 @njit(cache=True, nogil=True)
 def quiet_bar(s, p, i, last, c, go_long, go_short):
-    """Fast path for a bar on which nothing can happen (no order due, no signal, no stop to
-    watch, not the last bar): only marking to market. Returns the equity, or NaN when the
-    bar needs :func:`step`."""
+    """Fast path for a bar on which nothing can happen: only marking to market. Returns the
+    equity, or NaN when the bar needs :func:`step`.
+
+    Nothing can happen when no order is due, no signal fires, no stop is watched and the bar
+    is not the last."""
     if i == last or s[HAS_PENDING] > 0 or go_long or go_short:
         return math.nan
     units = s[UNITS]
@@ -259,9 +261,10 @@ def finish(s, p, years, out):
 
 @njit(cache=True, nogil=True)
 def cross_bar(s, p, i, last, o, h, l, c, previous, diff, trades):
-    """Bar ``i`` of a crossover strategy whose ``diff`` (fast - slow line) was ``previous`` on
-    the bar before: enter as it turns positive, exit as it turns negative (NaN never crosses),
-    the rule of ``kernels.indicators.crossings``."""
+    """Bar ``i`` of a crossover strategy: enter as ``diff`` (fast - slow line) turns positive
+    from ``previous`` (the bar before's), exit as it turns negative.
+
+    The rule of ``kernels.indicators.crossings``: NaN never crosses."""
     up = previous <= 0.0 < diff
     down = previous >= 0.0 > diff
     if math.isnan(quiet_bar(s, p, i, last, c, up, down)):
@@ -270,9 +273,10 @@ def cross_bar(s, p, i, last, o, h, l, c, previous, diff, trades):
 
 @njit(cache=True, nogil=True)
 def window_mean(prefix, i, window):
-    """Mean of the ``window`` values ending at bar ``i`` of a prefix sum (NaN before it fills):
-    the arithmetic of ``kernels.indicators.sma_at``, repeated here so that the drivers below
-    depend on this file only (tests check both give the same signals)."""
+    """Mean of the ``window`` values ending at bar ``i`` of a prefix sum (NaN before it fills).
+
+    The arithmetic of ``kernels.indicators.sma_at``, repeated here so that the drivers below
+    depend on this file only (a test checks both agree bit for bit)."""
     if i + 1 < window:
         return math.nan
     return (prefix[i + 1] - prefix[i + 1 - window]) / window
@@ -313,9 +317,10 @@ def sweep_columns(o, h, l, c, enter, leave, params, years):
 
 @njit(cache=True, nogil=True, parallel=True)
 def sweep_window_cross(o, h, l, c, prefix, fasts, slows, params, segments, years):
-    """Metrics ``(segments, pairs, metrics)`` of the crossover of two moving means of windows
-    ``fasts[k]`` and ``slows[k]`` (from the ``prefix`` sum of the closes) over each bar range
-    ``segments[g] = (start, end)``, in parallel over (segment, pair)."""
+    """Metrics ``(segments, pairs, metrics)`` of the crossover of the moving means of windows
+    ``fasts[k]`` and ``slows[k]`` over each bar range ``segments[g] = (start, end)``.
+
+    Both means come from the ``prefix`` sum of the closes; parallel over (segment, pair)."""
     pairs = fasts.size
     out = np.empty((segments.shape[0], pairs, METRIC_COUNT))
     no_trades = np.empty((1, TRADE_WIDTH))
@@ -341,8 +346,9 @@ def sweep_window_cross(o, h, l, c, prefix, fasts, slows, params, segments, years
 @njit(cache=True, nogil=True, parallel=True)
 def sweep_line_cross(o, h, l, c, lines, first, second, params, segments, years):
     """Metrics ``(segments, pairs, metrics)`` of the crossover of ``lines[first[k]]`` over
-    ``lines[second[k]]`` (precomputed indicator lines, one row per line) over each bar range
-    ``segments[g] = (start, end)``, in parallel over (segment, pair)."""
+    ``lines[second[k]]`` over each bar range ``segments[g] = (start, end)``.
+
+    ``lines`` holds precomputed indicator lines, one row each; parallel over (segment, pair)."""
     pairs = first.size
     out = np.empty((segments.shape[0], pairs, METRIC_COUNT))
     no_trades = np.empty((1, TRADE_WIDTH))

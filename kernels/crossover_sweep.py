@@ -94,8 +94,10 @@ def sweep_line_cross(line: Line, t, o, h, l, c, fasts, slows, params, segments,
                      max_bytes: int = LINE_BYTES, run: Run = core.sweep_line_cross
                      ) -> np.ndarray:
     """Metrics ``(segments, pairs, metrics)`` of the crossover of ``line(c, fasts[k])`` over
-    ``line(c, slows[k])`` for every pair: each distinct span's line computed once (per tile),
-    then ``run`` (the CPU driver, or a GPU one with its signature) sweeps the pairs."""
+    ``line(c, slows[k])`` for every pair.
+
+    Each distinct span's line is computed once (per tile), then ``run`` (the CPU driver, or a
+    GPU one with its signature) sweeps the pairs."""
     fasts, slows = checked_pairs(fasts, slows)
     segments = checked_segments(segments, c.size)
     years = segment_years(t, segments)
@@ -115,6 +117,8 @@ def sweep_line_cross(line: Line, t, o, h, l, c, fasts, slows, params, segments,
 def sweep_ema_cross(t, o, h, l, c, fasts, slows, params, segments,
                     max_bytes: int = LINE_BYTES) -> np.ndarray:
     """Metrics ``(segments, pairs, metrics)`` of the EMA crossover for every ``(fasts[k],
-    slows[k])`` pair of spans over each segment, in parallel on the CPU; each distinct span's
-    EMA is computed once (``bars x spans`` float64, tiled to at most ``max_bytes``)."""
+    slows[k])`` pair of spans over each segment, in parallel on the CPU.
+
+    Each distinct span's EMA is computed once (``bars x spans`` float64, tiled to at most
+    ``max_bytes``)."""
     return sweep_line_cross(ema, t, o, h, l, c, fasts, slows, params, segments, max_bytes)

@@ -60,9 +60,11 @@ def ema(x, span):
 
 @njit(cache=True)
 def rolling_std(x, window):
-    """Population standard deviation over ``window`` bars. Sums are kept relative to a pivot
-    re-chosen (and recomputed exactly) every ``window`` bars, so the variance never comes from
-    cancelling two large sums: O(n) time, error a few ulps of the local price spread."""
+    """Population standard deviation over ``window`` bars.
+
+    Sums are kept relative to a pivot re-chosen (and recomputed exactly) every ``window`` bars,
+    so the variance never comes from cancelling two large sums: O(n) time, error a few ulps of
+    the local price spread."""
     out = np.full(x.size, np.nan)
     if x.size < window:
         return out

@@ -195,7 +195,10 @@ def resample_intraday(t, o, h, l, c, v, interval_s, anchor_s, tz_from, tz_offset
     ``t`` must be sorted ascending. One pass; time-zone work only where a bucket ends. Large
     inputs are split at local midnights and resampled in parallel (Numba threads).
 
-    >>> resample_intraday(t, o, h, l, c, v, 300, 34200, tz_from, tz_offset)  # doctest: +SKIP
+    >>> t, x = 86_400 + 34_200 + 60 * np.arange(10), np.arange(1.0, 11.0)  # from 09:30 UTC
+    >>> utc = np.array([0]), np.array([0])
+    >>> [a.tolist() for a in resample_intraday(t, x, x, x, x, np.ones(10), 300, 34_200, *utc)]
+    [[120600, 120900], [1.0, 6.0], [5.0, 10.0], [1.0, 6.0], [5.0, 10.0], [5.0, 5.0]]
     """
     if t.size >= PARALLEL_MIN_ROWS:
         return _resample_intraday_parallel(

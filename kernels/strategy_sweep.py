@@ -30,8 +30,16 @@ def sweep_strategy(
 ) -> np.ndarray:
     """Metrics (one row per combination) of ``signals`` over ``bars`` = ``(t, o, h, l, c, v)``.
 
-    >>> sweep_strategy(rsi.signals, bars, [{"window": 14, "lower": 30.0, "upper": 70.0}],
-    ...                params)  # doctest: +SKIP
+    >>> from kernels.backtest import METRICS, pack_params
+    >>> t, c = np.arange(6) * 86_400, np.array([10.0, 11.0, 12.0, 11.0, 12.0, 13.0])
+    >>> def above(o, h, l, c, v, level):  # in while the close is above level
+    ...     return c > level, c < level
+    >>> params = pack_params(0, True, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 100.0)
+    >>> metrics = sweep_strategy(above, (t, c, c, c, c, c), [{"level": 10.5}, {"level": 99.0}],
+    ...                          params)
+    >>> metrics[:, [METRICS.index("total_return"), METRICS.index("num_trades")]].round(4)
+    array([[0.1818, 1.    ],
+           [0.    , 0.    ]])
     """
     return sweep_segments(signals, bars, combinations, params, [(0, bars[0].size)], chunk,
                           sweep)[0]
