@@ -31,8 +31,8 @@ from tests.support.backtest_reference import random_ohlc, trading_options
 
 DEDICATED = {"sma_cross": (SMA_CROSS, sweep_sma_cross), "ema_cross": (EMA_CROSS, sweep_ema_cross)}
 PAIRS = [(f, s) for f in (2, 3, 5, 8) for s in (6, 10, 17, 29)] + [(4, 4), (12, 6), (1, 40)]
-# Every value trading_options() (tests/backtest_reference.py) draws from, as a full product,
-# plus the explicit option sets of the sweep tests (tests/test_sweeps.py).
+# Every value trading_options() (tests/support/backtest_reference.py) draws from, as a product,
+# plus the explicit option sets of the sweep tests (tests/unit/test_sweeps.py).
 OPTION_VALUES = ([0, 1, 2], [False, True], [0.0, 0.0005, 0.003], [0.0, 1.0], [0.0, 0.0007],
                  [0.0, 0.005, 0.03], [0.0, 0.01, 0.05], [1.0, 0.3], [10_000.0])
 EVERY_OPTION = [*itertools.product(*OPTION_VALUES),
