@@ -74,7 +74,8 @@ class TradingRequest(BaseModel):
 class BacktestIn(TradingRequest):
     """Body of ``POST /backtest``."""
 
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"fast": 10, "slow": 30}],
+                                   description="The strategy's parameters; defaults fill in")
 
 
 class WalkForward(BaseModel):
@@ -92,7 +93,8 @@ class OptimizeIn(TradingRequest):
 
     grid: dict[str, Any] = Field(
         description='Per parameter {"min", "max", "step"} or a list of values; '
-                    "parameters left out keep their default")
+                    "parameters left out keep their default",
+        examples=[{"fast": {"min": 5, "max": 15, "step": 5}, "slow": [30, 50]}])
     objective: Literal[METRICS] = Field("sharpe", description="Metric to rank by")  # type: ignore[valid-type]
     walk_forward: WalkForward | None = None
     top_n: int = Field(20, ge=1, le=1000, description="Rows of the best-first table")
