@@ -3,13 +3,17 @@
 Used only when ``REDIS_URL`` is unset: a named detached actor ``embedded-redis`` starts the
 server once, keeps its files under ``DATA_DIR/valkey`` (append-only file synced every second,
 so a crash loses at most the last second of writes) and hands its URL to every deployment.
+It supervises the server: a dead or hung one is relaunched on the same port within ~5 s.
 This is the zero-setup default, not a mock.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -21,9 +25,14 @@ from deployments.common.named_actors import get_or_create
 
 ACTOR_NAME = "embedded-redis"
 _PORTFILE = "valkey.port"
+WATCH_INTERVAL_S = 1.0
+PING_TIMEOUT_S = 1.0
+MISSED_PINGS = 2
+"""Missed pings in a row before the server counts as dead or hung (about 2-4 s)."""
+log = logging.getLogger(__name__)
 
 
-def _servers_in(data_dir: Path) -> list[int]:
+def servers_in(data_dir: Path) -> list[int]:
     """Pids of Valkey servers running with ``data_dir`` as working directory (Linux /proc)."""
     target = str(data_dir.resolve())
     pids = []
@@ -42,7 +51,7 @@ def _stop_stale_server(data_dir: Path, wait_s: float = 15.0) -> None:
     SIGTERM makes Valkey write its data; we wait for it to exit so the new server loads that
     data instead of racing it.
     """
-    pids = _servers_in(data_dir)
+    pids = servers_in(data_dir)
     for pid in pids:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait_s
@@ -84,25 +93,80 @@ def start_valkey(data_dir: Path) -> ValkeyServer:
     return server
 
 
+def _answers_ping(port: int, timeout_s: float = PING_TIMEOUT_S) -> bool:
+    """True when a server on loopback ``port`` answers PING within ``timeout_s``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        return False
+
+
 @ray.remote(num_cpus=0, max_restarts=-1)
 class EmbeddedRedis:
-    """Owns the embedded Valkey process; restarted by Ray if it dies."""
+    """Owns the embedded Valkey process and supervises it; restarted by Ray if it dies.
+
+    A watcher thread pings the server every ``WATCH_INTERVAL_S``; after ``MISSED_PINGS`` missed
+    answers in a row (dead, or hung) it kills and reaps the process and starts a new one on the
+    same port from the same append-only file, so clients' URLs stay valid and nothing synced
+    is lost.
+    """
 
     def __init__(self, data_dir: str) -> None:
-        self._server = start_valkey(Path(data_dir))
+        self._data_dir = Path(data_dir)
+        self._server = start_valkey(self._data_dir)
+        self._port = int(self._server.port)
+        self._lock = threading.Lock()
+        self._restarts = 0
+        self._last_restart: float | None = None
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="valkey-watch", daemon=True)
+        self._watcher.start()
 
     def url(self) -> str:
         """The ``redis://`` URL clients connect to."""
-        return self._server.connection_url
+        return f"redis://127.0.0.1:{self._port}"
 
     def ping(self) -> bool:
         """True while the server answers PING."""
-        return self._server.is_running()
+        return _answers_ping(self._port)
+
+    def status(self) -> dict[str, object]:
+        """Whether the server answers now, how often it was relaunched, and when last."""
+        return {"up": self.ping(), "restarts": self._restarts,
+                "last_restart": self._last_restart}
 
     def shutdown(self) -> None:
         """Stop the server (it writes its snapshot first); call before killing the actor."""
-        if self._server.is_running():
-            self._server.stop()
+        self._stopping.set()
+        with self._lock:
+            if self._server.is_running():
+                self._server.stop()
+
+    def _watch(self) -> None:
+        missed = 0
+        while not self._stopping.wait(WATCH_INTERVAL_S):
+            missed = 0 if _answers_ping(self._port) else missed + 1
+            if missed >= MISSED_PINGS and not self._stopping.is_set():
+                self._relaunch()
+                missed = 0
+
+    def _relaunch(self) -> None:
+        with self._lock:
+            self._server.terminate()  # SIGKILL a hung server and reap it (no zombie)
+            _stop_stale_server(self._data_dir)
+            try:
+                self._server = start_valkey(self._data_dir)
+            except Exception:  # the port is still held, say: the next round tries again
+                log.exception("could not relaunch the embedded Valkey server")
+                return
+            self._port = int(self._server.port)
+            self._restarts += 1
+            self._last_restart = time.time()
+            log.warning("embedded Valkey relaunched on port %d (restart %d)", self._port,
+                        self._restarts)
 
     def __ray_shutdown__(self) -> None:
         self.shutdown()

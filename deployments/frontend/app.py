@@ -15,6 +15,8 @@ import ray
 from fastapi.responses import FileResponse
 from ray import serve
 
+from deployments import PLATFORM_NAMESPACE
+from deployments.common.embedded_redis import ACTOR_NAME as EMBEDDED_REDIS
 from deployments.common.errors import NotFound, StateUnavailable
 from deployments.common.http_app import builder, make_api
 from deployments.common.ingress import Ingress
@@ -72,7 +74,8 @@ class FrontendIngress(Ingress):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(api, settings)
-        self._embedded = settings.redis_url is None
+        self._embedded_server = (None if settings.redis_url else
+                                 ray.get_actor(EMBEDDED_REDIS, namespace=PLATFORM_NAMESPACE))
         self._root = static_dir().resolve()
         self._built = self._root.name == "dist"
         self._watchdog = ensure_iqfeed_watchdog(settings)
@@ -89,10 +92,12 @@ class FrontendIngress(Ingress):
                 live = await self._sessions.live_count()
             except StateUnavailable:
                 reachable = False
-        janitor, watchdog, feed = await asyncio.gather(
+        janitor, watchdog, feed, server = await asyncio.gather(
             _actor_report(self._janitor, "status"),
             _actor_report(self._watchdog, "status"),
             _actor_report(self._feed, "stats"),
+            _actor_report(self._embedded_server, "status") if self._embedded_server else
+            asyncio.sleep(0),
         )
         healthy = (
             reachable and janitor is not None
@@ -100,7 +105,8 @@ class FrontendIngress(Ingress):
         )
         return {
             "status": "ok" if healthy else "degraded",
-            "redis": {"reachable": reachable, "embedded": self._embedded},
+            "redis": {"reachable": reachable, "embedded": self._embedded_server is not None,
+                      **({"server": server} if self._embedded_server else {})},
             "sessions": {"live": live},
             "janitor": janitor,
             "iqfeed": {"watchdog": watchdog, "feed": feed},

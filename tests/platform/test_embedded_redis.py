@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import ray
 import redis
 
 from deployments import PLATFORM_NAMESPACE
-from deployments.common.embedded_redis import ACTOR_NAME, ensure_embedded_redis
+from deployments.common.embedded_redis import ACTOR_NAME, ensure_embedded_redis, servers_in
 from deployments.common.redis_client import resolve_redis_url
 from deployments.common.settings import Settings
 from tests.conftest import Platform
@@ -45,5 +48,33 @@ def test_one_server_per_cluster_whose_data_survives_an_actor_crash(platform: Pla
         assert any((tmp_path / "valkey").rglob("*.aof")), "writes go to the append-only file"
     finally:
         actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+        ray.get(actor.shutdown.remote())
+        ray.kill(actor, no_restart=True)
+
+
+def test_a_killed_server_is_relaunched_on_its_url_with_its_data(platform: Platform, tmp_path):
+    url = ensure_embedded_redis(tmp_path)
+    actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        client.set("v1:test:kept", b"session")
+        time.sleep(1.5)  # the append-only file is synced once a second
+        (pid,) = servers_in(tmp_path / "valkey")
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+
+        def answers() -> bool:
+            try:
+                return client.get("v1:test:kept") == b"session"
+            except redis.RedisError:
+                return False
+
+        assert wait_for(answers, 10), "relaunched with its data within 10 s"
+        print(f"embedded Valkey back after {time.monotonic() - killed:.1f} s")
+        assert ray.get(actor.url.remote()) == url
+        status = ray.get(actor.status.remote())
+        assert status["up"] and status["restarts"] == 1
+        assert not Path(f"/proc/{pid}").exists(), "the killed server was reaped"
+    finally:
         ray.get(actor.shutdown.remote())
         ray.kill(actor, no_restart=True)

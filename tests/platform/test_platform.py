@@ -42,7 +42,8 @@ def test_paths_outside_the_frontend_are_not_served(http: httpx.Client):
         assert response.headers["content-type"] == "application/json"
 
 
-def test_session_janitor_is_a_named_actor_that_sweeps(http: httpx.Client, platform: Platform):
+def test_session_janitor_is_a_named_actor_that_sweeps(http: httpx.Client, platform: Platform,
+                                                      feed_ready):  # "ok" needs the feed
     actors = list_actors(filters=[("name", "=", JANITOR), ("state", "=", "ALIVE")])
     assert len(actors) == 1
     janitor = ray.get_actor(JANITOR, namespace=PLATFORM_NAMESPACE)
