@@ -259,7 +259,7 @@ def finish(s, p, years, out):
     out[M_EXPOSURE] = s[IN_MARKET] / n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def cross_bar(s, p, i, last, o, h, l, c, previous, diff, trades):
     """Bar ``i`` of a crossover strategy: enter as ``diff`` (fast - slow line) turns positive
     from ``previous`` (the bar before's), exit as it turns negative.
