@@ -2,9 +2,9 @@
 
 One month (about 21 sessions) of regular-hours 1-minute SPY bars from the simulator; grid fast
 2..101 x slow 105..204 (10,000 pairs). The job's wall time runs from POST to the ``end``
-server-sent event; the bare kernel is :func:`kernels.strategy_sweep.sweep_strategy` (the
-parallel CPU sweep the chunk tasks run) over the same bars in this process. Both are warmed
-once, then timed three times. Target: the job <= 1.5x the bare kernel.
+server-sent event; the bare kernel is :meth:`strategies.spec.StrategySpec.sweep_segments`
+(the strategy's sweep the chunk tasks run, on the CPU) over the same bars in this process. Both
+are warmed once, then timed three times. Target: the job <= 1.5x the bare kernel.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import numpy as np
 from bench.serve_floor import platform_with_floor
 from feeds.market_calendar import trading_days
 from kernels.backtest import METRICS, pack_params
-from kernels.strategy_sweep import sweep_strategy
-from strategies.sma_cross import signals
+from strategies.sma_cross import STRATEGY
 
 RUNS = 3
 GRID = {"fast": {"min": 2, "max": 101, "step": 1}, "slow": {"min": 105, "max": 204, "step": 1}}
@@ -74,11 +73,12 @@ def measure() -> dict:
                 "start": start, "end": end, "commission": 0.0005, "session_token": token}
         params = pack_params(0, False, 0.0005, 0.0, 0.0, 0.0, 0.0, 1.0, 100_000.0)
         combos = [{"fast": f, "slow": s} for f in range(2, 102) for s in range(105, 205)]
-        sweep_strategy(signals, bars, combos[:64], params)  # compile
+        whole = [(0, int(bars[0].size))]
+        STRATEGY.sweep_segments(bars, combos[:64], params, whole)  # compile
         bare = []
         for _ in range(RUNS):
             began = time.perf_counter()
-            metrics = sweep_strategy(signals, bars, combos, params)
+            metrics = STRATEGY.sweep_segments(bars, combos, params, whole)[0]
             bare.append(time.perf_counter() - began)
         _job(http, body)  # warm: workers start, kernels compile in them
         jobs = []
