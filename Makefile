@@ -37,8 +37,8 @@ frontend: $(FRONTEND_BUILD)
 
 run: $(STAMP) frontend
 	$(PY) -m deployments.common.settings --check
-	# Keep warm idle workers for optimization chunk tasks (tests/support/local_platform.py).
-	RAY_num_workers_soft_limit=$${RAY_num_workers_soft_limit:-8} $(VENV)/bin/serve run serve.yaml
+	# A local Ray node running serve.yaml, every listener on HOST (default 127.0.0.1).
+	$(PY) -m deployments.launcher
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

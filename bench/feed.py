@@ -19,12 +19,12 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from deployments.launcher import free_port
 from feeds.eastern_time import format_request_time
 from feeds.iqfeed import IQFeedClient
 from feeds.iqfeed import line_parser as lp
 from feeds.iqfeed.protocol import hit_request, set_protocol
 from feeds.market_calendar import session_bounds_utc, trading_days
-from tests.support.local_platform import free_port
 
 SYMBOL = "SPY"
 

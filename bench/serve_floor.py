@@ -15,7 +15,7 @@ import redis
 from fastapi import FastAPI, Response
 from ray import serve
 
-from tests.support.local_platform import start_platform, stop_platform
+from deployments.launcher import start_platform, stop_platform
 
 NOOP_ROUTE = "/bench-noop"
 _noop_api = FastAPI()

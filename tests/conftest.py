@@ -144,7 +144,7 @@ class Platform:
 
 
 def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
-    from tests.support.local_platform import free_port
+    from deployments.launcher import free_port
 
     (data_dir / "strategies").mkdir()
     return {
@@ -169,7 +169,7 @@ def platform(
     redis_url: str, redis_proxy: TcpFaultProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """Ray + Serve running the real serve.yaml on a free port, settings from the environment."""
-    from tests.support.local_platform import start_platform, stop_platform  # imports Serve
+    from deployments.launcher import start_platform, stop_platform  # imports Serve
 
     _clear_platform_caches(redis_url)
     parts = urlsplit(redis_url)

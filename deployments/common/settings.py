@@ -36,6 +36,15 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the HTTP proxy, Ray's dashboard and Ray's ports listen on "
+                    "(`make run`); 0.0.0.0 opens the platform to the network.",
+    )
+    http_port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP proxy.")
+    dashboard_port: int = Field(
+        default=8265, ge=1, le=65535, description="Port of Ray's dashboard."
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis server to use; unset starts the embedded Valkey server.",

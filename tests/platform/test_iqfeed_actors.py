@@ -16,11 +16,11 @@ from deployments.common.settings import load_settings
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
 from deployments.iqfeed.launch import MASK
 from deployments.iqfeed.watchdog import IQFeedWatchdog
+from deployments.launcher import free_port
 from feeds.iqfeed import FeedUnavailable, SymbolNotFound
 from feeds.market_calendar import session_bounds_utc
 from tests.support.feed_expectations import expected_bars, recent_trading_day
 from tests.support.launched_feed import simulator_fault, watchdog_status
-from tests.support.local_platform import free_port
 from tests.support.polling import wait_for
 
 SECRET = "dtn-secret-do-not-show"

@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from deployments.launcher import free_port
 from feeds.iqfeed import (
     FeedTimeout,
     FeedUnavailable,
@@ -23,7 +24,6 @@ from feeds.market_calendar import session_bounds_utc, trading_days
 from feeds.simulator import IQFeedSimulator
 from feeds.synthetic_market import daily_bars
 from tests.support.feed_expectations import expected_bars, recent_trading_day
-from tests.support.local_platform import free_port
 
 VERSIONS = ["6.1", "6.2"]
 
