@@ -8,6 +8,8 @@ Layers, by directory (each test gets its directory's marker, so ``pytest -m unit
   HTTP through the Serve proxy, real Redis, the IQFeed actors.
 - ``tests/cluster``: multi-node ``ray.cluster_utils.Cluster`` runs, each in its own process.
 - ``tests/browser``: chromium against the same platform as ``tests/platform``.
+- ``tests/chaos``: parts of a running platform killed (kill -9) under load, and its recovery;
+  last, so that nothing it breaks can spill into another layer.
 - ``tests/support``: helpers the layers (and ``bench/``) share; no tests.
 
 A run goes layer by layer in that order; with ``-m``, a layer it cannot select is not even
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +38,7 @@ import redis
 from tests.support.tcp_fault_proxy import TcpFaultProxy
 
 TESTS = Path(__file__).parent
-LAYERS = ("unit", "platform", "cluster", "browser")
+LAYERS = ("unit", "platform", "cluster", "browser", "chaos")
 """The test directories, in the order a run goes through them."""
 
 
@@ -142,6 +145,11 @@ class Platform:
     session_timeout_s: int
     env: dict[str, str]
 
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The header that carries the platform's ``ACCESS_TOKEN``."""
+        return {"Authorization": f"Bearer {self.env['ACCESS_TOKEN']}"}
+
 
 def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
     from deployments.launcher import free_port
@@ -161,6 +169,7 @@ def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
         "JANITOR_INTERVAL_S": str(TEST_JANITOR_INTERVAL_S),
         "DATA_DIR": str(data_dir),
         "RETRY_AFTER_S": "3",
+        "ACCESS_TOKEN": secrets.token_urlsafe(24),
     }
 
 
@@ -199,6 +208,7 @@ def feed_ready(platform: Platform) -> None:
 
 @pytest.fixture
 def http(platform: Platform) -> Iterator[httpx.Client]:
-    """An HTTP client against the Serve proxy."""
-    with httpx.Client(base_url=platform.base_url, timeout=30) as client:
+    """An HTTP client against the Serve proxy, holding the platform's access token."""
+    with httpx.Client(base_url=platform.base_url, timeout=30,
+                      headers=platform.auth_headers) as client:
         yield client

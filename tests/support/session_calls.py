@@ -9,6 +9,13 @@ import httpx
 from deployments.common.redis_client import make_client
 from deployments.sessions.store import SessionStore
 
+SESSION_HEADER = "X-Session-Token"
+
+
+def session_headers(token: str) -> dict[str, str]:
+    """The header that carries session ``token`` on every call a session owns."""
+    return {SESSION_HEADER: token}
+
 
 def initiate(http: httpx.Client) -> str:
     """Start a session through the real endpoint and return its token."""
