@@ -1,4 +1,5 @@
-"""HTTP latency measurement shared by the benchmarks: sequential and concurrent percentiles."""
+"""HTTP latency measurement shared by the benchmarks: sequential and concurrent percentiles,
+and timed closed-loop load (each client sends its next request when the last one answered)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,47 @@ class Latency:
         return (f"{label:<34} p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms  "
                 f"{self.rps:8.0f} req/s")
 
+    @classmethod
+    def of(cls, seconds: list[float] | np.ndarray, elapsed_s: float) -> Latency:
+        """Percentiles of request durations in ``seconds``, made in ``elapsed_s`` in all."""
+        ms = np.asarray(seconds, dtype=float) * 1000
+        if ms.size == 0:
+            return cls(float("nan"), float("nan"), 0.0)
+        return cls(float(np.percentile(ms, 50)), float(np.percentile(ms, 99)),
+                   ms.size / elapsed_s)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request of a timed load: when it started and answered (seconds since the load's
+    clock started) and its HTTP status (0: no answer, a transport error or timeout)."""
+
+    started: float
+    ended: float
+    status: int
+
+    @property
+    def wait_s(self) -> float:
+        """How long the client waited for the answer."""
+        return self.ended - self.started
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer."""
+        return 200 <= self.status < 300
+
+
+async def closed_loop(client: httpx.AsyncClient, request: Request, clock: float, until: float,
+                      samples: list[Sample]) -> None:
+    """One client: request after request until ``until`` (``time.perf_counter()``), appending a
+    :class:`Sample` for each, timed from ``clock``; failures are recorded, not raised."""
+    while (started := time.perf_counter()) < until:
+        try:
+            status = (await request(client)).status_code
+        except httpx.HTTPError:
+            status = 0
+        samples.append(Sample(started - clock, time.perf_counter() - clock, status))
+
 
 async def _run(base_url: str, request: Request, total: int, concurrency: int) -> Latency:
     samples: list[float] = []
@@ -43,8 +85,7 @@ async def _run(base_url: str, request: Request, total: int, concurrency: int) ->
         started = time.perf_counter()
         await asyncio.gather(*(worker(total // concurrency) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    ms = np.array(samples) * 1000
-    return Latency(float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), len(ms) / elapsed)
+    return Latency.of(samples, elapsed)
 
 
 def measure(base_url: str, request: Request, total: int = 400, concurrency: int = 1) -> Latency:

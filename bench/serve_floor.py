@@ -7,6 +7,7 @@ FastAPI cost per request on this machine.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,12 +55,22 @@ def _redis_env() -> dict[str, str]:
 
 
 @contextmanager
-def platform_with_floor() -> Iterator[str]:
-    """Start the platform and the no-op app; yield the base URL; stop everything after."""
-    base_url = start_platform(_redis_env())
+def platform_with_floor(env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the platform (with ``env`` added to its environment, e.g. an ``ACCESS_TOKEN``)
+    and the no-op app; yield the base URL; stop everything after (and take ``env`` out of this
+    process's environment again, so a later benchmark's platform does not inherit it)."""
+    saved = {key: os.environ.get(key) for key in env or {}}
     try:
-        serve.run(NoOp.bind(), name="bench-noop", route_prefix=NOOP_ROUTE)
-        yield base_url
-        serve.delete("bench-noop")
+        base_url = start_platform({**_redis_env(), **(env or {})})
+        try:
+            serve.run(NoOp.bind(), name="bench-noop", route_prefix=NOOP_ROUTE)
+            yield base_url
+            serve.delete("bench-noop")
+        finally:
+            stop_platform()
     finally:
-        stop_platform()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
