@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # A local cluster started by `make run` uses Ray's token auth; the CLI needs to be told.
 RAY_CLI := RAY_AUTH_MODE=token $(VENV)/bin
 
-.PHONY: run test lint bench status stop install clean frontend
+.PHONY: run test lint bench status stop install clean frontend cluster-secrets
 
 # uv (from PyPI) makes a fresh clone's install take seconds; plain pip is the fallback.
 $(STAMP): pyproject.toml
@@ -56,6 +56,14 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench
+
+# The secrets `ray up cluster.yaml` needs, generated once into .env.cluster (mode 0600).
+cluster-secrets:
+	@test -f .env.cluster || (umask 077 && { \
+	  echo "ACCESS_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
+	  echo "REDIS_PASSWORD=$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(24))')"; \
+	} > .env.cluster)
+	@echo ".env.cluster holds ACCESS_TOKEN (give it to the traders) and REDIS_PASSWORD"
 
 status: $(STAMP)
 	$(RAY_CLI)/serve status

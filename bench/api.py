@@ -14,6 +14,7 @@ import httpx
 
 from bench.latency import measure, report
 from bench.serve_floor import NOOP_ROUTE, platform_with_floor
+from deployments.common.fields import SESSION_HEADER
 from feeds.market_calendar import trading_days
 
 
@@ -27,9 +28,9 @@ def main() -> None:
     with platform_with_floor() as base_url:
         token = httpx.get(f"{base_url}/utils/session/initiate").json()["session_token"]
         start, end = _range()
-        params = {"symbol": "SPY", "interval": "1m", "start": start, "end": end,
-                  "session_token": token}
-        cold = httpx.get(f"{base_url}/historical/", params=params, timeout=300)
+        params = {"symbol": "SPY", "interval": "1m", "start": start, "end": end}
+        headers = {SESSION_HEADER: token}
+        cold = httpx.get(f"{base_url}/historical/", params=params, headers=headers, timeout=300)
         cold.raise_for_status()
         body = cold.json()
         print(f"cold request (fetch 20 days of 1-second bars, resample): "
@@ -37,13 +38,14 @@ def main() -> None:
               f"{len(body['bars']['t'])} of {body['total']} bars")
 
         async def historical(client: httpx.AsyncClient) -> httpx.Response:
-            return await client.get("/historical/", params=params)
+            return await client.get("/historical/", params=params, headers=headers)
 
         async def noop(client: httpx.AsyncClient) -> httpx.Response:
             return await client.get(f"{NOOP_ROUTE}/")
 
-        wire = int(httpx.get(f"{base_url}/historical/", params=params,
-                             headers={"Accept-Encoding": "br"}).headers["content-length"])
+        compressed = httpx.get(f"{base_url}/historical/", params=params,
+                               headers={"Accept-Encoding": "br", **headers})
+        wire = int(compressed.headers["content-length"])
 
         async def same_size(client: httpx.AsyncClient) -> httpx.Response:
             return await client.get(f"{NOOP_ROUTE}/blob", params={"size": wire})
@@ -57,7 +59,7 @@ def main() -> None:
                    f"no-op of the same {wire // 1024} KB ({kind})", sized)
         for encoding in ("br", "gzip", "identity"):
             answer = httpx.get(f"{base_url}/historical/", params=params,
-                               headers={"Accept-Encoding": encoding})
+                               headers={"Accept-Encoding": encoding, **headers})
             print(f"5000 1m bars on the wire, {encoding:<8}: {len(answer.content) / 1024:7.1f} KB"
                   if encoding == "identity" else
                   f"5000 1m bars on the wire, {encoding:<8}: "

@@ -34,8 +34,9 @@ _FIRST_PREFS = ('{"chart": {"symbol": "SPY", "interval": "1d", "rth": true, '
 _FETCH_JS = """async ([path, params]) => {
     const url = new URL(path, location.href);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
+    const headers = {"X-Session-Token": window.__app.session().token};
     const started = performance.now();
-    const answer = await fetch(url);
+    const answer = await fetch(url, {headers});
     const body = await answer.json();
     if (!answer.ok) throw new Error(JSON.stringify(body));
     return [performance.now() - started, body];
@@ -86,9 +87,8 @@ def _repeat(times: int, measure: Callable[[], float]) -> list[float]:
 def _first_candle(page: Page) -> None:
     spec = ("AAPL", "1m", *_days_back(14, skip=30))  # > 5000 bars: a full first chunk
     state = _load(page, *spec)  # cold: fills the cache; not measured
-    token = page.evaluate("window.__app.session().token")
     params = {"symbol": spec[0], "interval": spec[1], "start": spec[2], "end": spec[3],
-              "rth": "true", "session_token": token}
+              "rth": "true"}
     ours = _repeat(LOADS, lambda: _load(page, *spec)["timings"]["loadMs"])
     bare = _repeat(LOADS, lambda: _fetch(page, "historical/", params)[0])
     noop = _repeat(LOADS, lambda: _fetch(page, f"{NOOP_ROUTE.lstrip('/')}/", {})[0])
@@ -119,11 +119,9 @@ def _chunks(page: Page) -> None:
             state = page.evaluate("window.__app.data()")
             renders.append(state["timings"]["chunkRenderMs"])
             totals.append(state["timings"]["chunkMs"])
-        token = page.evaluate("window.__app.session().token")
         for before in state["chunkRequests"]:
             bare.append(_fetch(page, "historical/chunk", {
-                "request_id": state["requestId"], "before": before, "limit": 5000,
-                "session_token": token})[0])
+                "request_id": state["requestId"], "before": before, "limit": 5000})[0])
     print(f"chart: {spec[0]} {spec[1]} {spec[2]}..{spec[3]}, {state['total']} bars, "
           "chunks of 5000 prepended")
     print(_row("scroll-back chunk render (prepend+paint)", renders, CHUNK_RENDER_TARGET_MS))

@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 
 from bench.serve_floor import platform_with_floor
+from deployments.common.fields import SESSION_HEADER
 from feeds.market_calendar import trading_days
 from kernels.backtest import METRICS, pack_params
 from strategies.sma_cross import STRATEGY
@@ -37,7 +38,7 @@ def _bars(http: httpx.Client, query: dict) -> tuple[np.ndarray, ...]:
     while answer["has_more"]:
         answer = http.get("/historical/chunk", params={
             "request_id": answer["request_id"], "before": parts[0]["t"][0],
-            "session_token": query["session_token"], "limit": 50_000}).raise_for_status().json()
+            "limit": 50_000}).raise_for_status().json()
         parts.insert(0, answer["bars"])
     t = np.concatenate([np.asarray(p["t"], np.int64) for p in parts])
     o, h, l, c, v = (np.concatenate([np.asarray(p[k], np.float64) for p in parts])
@@ -48,13 +49,12 @@ def _bars(http: httpx.Client, query: dict) -> tuple[np.ndarray, ...]:
 def _job(http: httpx.Client, body: dict) -> tuple[float, dict]:
     began = time.perf_counter()
     job_id = http.post("/optimize/", json=body).raise_for_status().json()["job_id"]
-    token = {"session_token": body["session_token"]}
-    with http.stream("GET", f"/optimize/{job_id}/events", params=token) as stream:
+    with http.stream("GET", f"/optimize/{job_id}/events") as stream:
         for line in stream.iter_lines():
             if line.startswith("event: end"):
                 break
     seconds = time.perf_counter() - began
-    job = http.get(f"/optimize/{job_id}", params=token).raise_for_status().json()
+    job = http.get(f"/optimize/{job_id}").raise_for_status().json()
     if job["status"] != "succeeded":
         raise RuntimeError(f"job ended {job['status']}: {job['error']}")
     return seconds, job
@@ -66,11 +66,11 @@ def measure() -> dict:
     with platform_with_floor() as base_url, httpx.Client(base_url=base_url,
                                                      timeout=600) as http:
         token = http.get("/utils/session/initiate").json()["session_token"]
-        query = {"symbol": "SPY", "interval": "1m", "start": start, "end": end,
-                 "session_token": token}
+        http.headers[SESSION_HEADER] = token  # every later call is the session's
+        query = {"symbol": "SPY", "interval": "1m", "start": start, "end": end}
         bars = _bars(http, query)
         body = {"strategy": "sma_cross", "grid": GRID, "symbol": "SPY", "interval": "1m",
-                "start": start, "end": end, "commission": 0.0005, "session_token": token}
+                "start": start, "end": end, "commission": 0.0005}
         params = pack_params(0, False, 0.0005, 0.0, 0.0, 0.0, 0.0, 1.0, 100_000.0)
         combos = [{"fast": f, "slow": s} for f in range(2, 102) for s in range(105, 205)]
         whole = [(0, int(bars[0].size))]
@@ -83,7 +83,7 @@ def measure() -> dict:
         _job(http, body)  # warm: workers start, kernels compile in them
         jobs = []
         for _ in range(RUNS):
-            http.post("/utils/session/heartbeat", json={"session_token": token})
+            http.post("/utils/session/heartbeat")
             seconds, job = _job(http, body)
             jobs.append(seconds)
     got = np.array([np.nan if v is None else v for v in job["result"]["surface"]["objective"]])

@@ -6,6 +6,7 @@ import httpx
 
 from bench.latency import measure, report
 from bench.serve_floor import NOOP_ROUTE, platform_with_floor
+from deployments.common.fields import SESSION_HEADER
 
 
 def main() -> None:
@@ -14,10 +15,10 @@ def main() -> None:
         token = httpx.get(f"{base_url}/utils/session/initiate").json()["session_token"]
 
         async def beat(client: httpx.AsyncClient) -> httpx.Response:
-            return await client.post("/utils/session/heartbeat", json={"session_token": token})
+            return await client.post("/utils/session/heartbeat", headers={SESSION_HEADER: token})
 
         async def noop(client: httpx.AsyncClient) -> httpx.Response:
-            return await client.post(f"{NOOP_ROUTE}/", json={"session_token": token})
+            return await client.post(f"{NOOP_ROUTE}/", headers={SESSION_HEADER: token})
 
         for kind, total, concurrency in (("sequential", 400, 1), ("16 concurrent", 1600, 16)):
             floor = measure(base_url, noop, total, concurrency)

@@ -105,7 +105,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from deployments.common.embedded_redis import start_valkey
 
     server = start_valkey(tmp_path_factory.mktemp("valkey"))
-    yield server.connection_url
+    yield server.url
     server.stop()
 
 
@@ -144,6 +144,9 @@ class Platform:
     redis_proxy: TcpFaultProxy
     session_timeout_s: int
     env: dict[str, str]
+    lan_url: str | None
+    """The proxy at this machine's non-loopback address (None if it has none): a caller
+    that is not on loopback."""
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -169,8 +172,20 @@ def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
         "JANITOR_INTERVAL_S": str(TEST_JANITOR_INTERVAL_S),
         "DATA_DIR": str(data_dir),
         "RETRY_AFTER_S": "3",
+        "INITIATE_LIMIT": "300",
+        "INITIATE_WINDOW_S": "10",
+        "MAX_LIVE_SESSIONS": "2000",
         "ACCESS_TOKEN": secrets.token_urlsafe(24),
     }
+
+
+def _lan_url(base_url: str) -> str | None:
+    import ray
+
+    address = ray.util.get_node_ip_address()
+    if address.startswith("127."):
+        return None
+    return base_url.replace("127.0.0.1", address)
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +201,9 @@ def platform(
     env = _platform_env(proxied, tmp_path_factory.mktemp("data"))
     saved = {key: os.environ.get(key) for key in env}
     try:
-        base_url = start_platform(env)
-        yield Platform(base_url, redis_url, redis_proxy, TEST_SESSION_TIMEOUT_S, env)
+        base_url = start_platform(env, host="0.0.0.0")  # reachable off loopback: see lan_url
+        yield Platform(base_url, redis_url, redis_proxy, TEST_SESSION_TIMEOUT_S, env,
+                       _lan_url(base_url))
     finally:
         stop_platform()
         for key, value in saved.items():

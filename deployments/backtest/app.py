@@ -17,6 +17,7 @@ from deployments.common.errors import FieldError
 from deployments.common.http_app import builder, make_api
 from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse
+from deployments.common.query_params import SessionToken
 from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
 from deployments.sessions.access import require_session
@@ -38,9 +39,9 @@ class BacktestIngress(Ingress):
         warm_up_in_background(warm_up_backtest)
 
     @api.post("/")
-    async def backtest(self, body: BacktestIn) -> OrjsonResponse:
+    async def backtest(self, body: BacktestIn, session_token: SessionToken) -> OrjsonResponse:
         """Backtest ``body.strategy`` with ``body.params`` over the chart the body describes."""
-        await require_session(self._sessions, body.session_token)
+        await require_session(self._sessions, session_token)
         spec = await find_strategy(self._registry, body.strategy)
         try:
             params = spec.validate(body.params)

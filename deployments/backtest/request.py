@@ -20,8 +20,6 @@ from deployments.common.fields import (
     STRATEGY_PATTERN,
     SYMBOL_DESCRIPTION,
     SYMBOL_PATTERN,
-    TOKEN_DESCRIPTION,
-    TOKEN_PATTERN,
 )
 from kernels.backtest import METRICS, pack_params
 from strategies.registry import LiveRegistry
@@ -62,7 +60,6 @@ class TradingRequest(BaseModel):
     take_profit: float | None = Field(None, gt=0, le=100, description="Fraction of the entry")
     size_fraction: float = Field(1.0, gt=0, le=1)
     initial_cash: float = Field(100_000.0, gt=0)
-    session_token: str = Field(pattern=TOKEN_PATTERN.pattern, description=TOKEN_DESCRIPTION)
 
     def packed_params(self) -> np.ndarray:
         """The trading settings as the kernels' parameter array."""

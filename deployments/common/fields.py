@@ -12,6 +12,9 @@ import re
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 """A session token is 32 bytes in URL-safe base64 without padding: 43 characters."""
 TOKEN_DESCRIPTION = "Token from /utils/session/initiate: 43 URL-safe base64 characters"
+SESSION_HEADER = "X-Session-Token"
+"""The request header that carries the session token (never a URL: it would land in browser
+history, proxies' logs and Referer headers)."""
 
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./@#+_^-]{0,29}$"
 SYMBOL_DESCRIPTION = "Ticker, e.g. AAPL (case-insensitive): 1-30 of A-Z 0-9 . - / @ # + _ ^"

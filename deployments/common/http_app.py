@@ -2,14 +2,15 @@
 
 :func:`make_api` gives each application the same error handlers (one body for every 4xx and
 5xx, declared in the OpenAPI of every operation), compression of JSON answers, routes that
-answer with and without their trailing slash, and orjson responses. :func:`configure` hands the
+answer with and without their trailing slash, orjson responses and, for every app but the web
+app's, the optional ``ACCESS_TOKEN``. :func:`configure` hands the
 app the settings its handlers need once the replica has them (no settings at import time);
 :func:`builder` makes the Serve application builder that ``serve.yaml`` names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,8 +21,10 @@ from ray.serve import Application, Deployment
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from deployments.common.access_token import make_guard
 from deployments.common.errors import ApiError, RetryLater
 from deployments.common.json_response import OrjsonResponse
+from deployments.common.middleware.access_token import AccessTokenMiddleware
 from deployments.common.middleware.compression import CompressionMiddleware
 from deployments.common.middleware.trailing_slash import TrailingSlashMiddleware
 from deployments.common.settings import Settings, load_settings
@@ -45,7 +48,7 @@ class ErrorBody(BaseModel):
 
 
 _MEANING = {
-    401: "Missing, unknown or expired session",
+    401: "Missing access token, or a missing, unknown or expired session",
     404: "Not found (or another session's)",
     409: "Not allowed in the resource's current state",
     410: "Expired: start over",
@@ -86,14 +89,27 @@ def _retry_after(request: Request, exc: Exception) -> str:
     return str(seconds)
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    """The methods some route of the app answers at the request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers at the request's path; a catch-all route
+    (``/{path:path}``) counts only where no route names the path itself."""
+    specific: set[str] = set()
+    catch_all: set[str] = set()
+    for route in _routes(request.app.router.routes):
         match, _ = route.matches(request.scope)
         if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+            methods = getattr(route, "methods", None) or set()
+            (catch_all if ":path}" in getattr(route, "path", "") else specific).update(methods)
+    return sorted(specific or catch_all)
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, those of included routers too (Serve's ingress includes the app's router)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        else:
+            yield route
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -139,7 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:  # every method of the path, not just the first route's
-            headers["Allow"] = ", ".join(_allowed_methods(request))
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return OrjsonResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                               headers=headers or None)
 
@@ -149,22 +165,28 @@ def install_error_handlers(app: FastAPI) -> None:
                               status_code=500)
 
 
-def make_api(title: str, description: str, errors: Iterable[int] = (422, 503)) -> FastAPI:
+def make_api(title: str, description: str, errors: Iterable[int] = (422, 503),
+             protected: bool = True) -> FastAPI:
     """A FastAPI app with the platform's edge; ``errors`` are the statuses every operation of
-    the app may answer (declared in its OpenAPI with the error body)."""
+    the app may answer (declared in its OpenAPI with the error body). A ``protected`` app
+    requires the access token, when one is configured, on every route (401 without)."""
+    statuses = {*errors, 401} if protected else set(errors)
     app = FastAPI(
         title=title, description=description, redirect_slashes=False,
-        default_response_class=OrjsonResponse, responses=error_responses(*errors),
+        default_response_class=OrjsonResponse, responses=error_responses(*sorted(statuses)),
     )
     install_error_handlers(app)
     app.add_middleware(CompressionMiddleware)
+    if protected:
+        app.add_middleware(AccessTokenMiddleware)
     app.add_middleware(TrailingSlashMiddleware)  # added last: runs first, before routing
     return app
 
 
 def configure(app: FastAPI, settings: Settings) -> None:
-    """Give ``app``'s handlers the settings they use (the Retry-After of a 503)."""
+    """Give ``app``'s edge the settings it uses: the Retry-After of a 503, the access token."""
     app.state.retry_after_s = settings.retry_after_s
+    app.state.access_guard = make_guard(settings.access_token)
 
 
 def builder(deployment: Deployment) -> Callable[[dict[str, Any] | None], Application]:

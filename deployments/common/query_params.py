@@ -1,13 +1,13 @@
-"""Query parameters several routes take, typed with the constraints their OpenAPI declares."""
+"""Request parameters several routes take, typed with the constraints their OpenAPI declares."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Header
 
-from deployments.common.fields import TOKEN_DESCRIPTION, TOKEN_PATTERN
+from deployments.common.fields import SESSION_HEADER, TOKEN_DESCRIPTION, TOKEN_PATTERN
 
-SessionToken = Annotated[str, Query(pattern=TOKEN_PATTERN.pattern,
-                                    description=TOKEN_DESCRIPTION)]
-"""The ``session_token`` query parameter of the routes a session owns."""
+SessionToken = Annotated[str, Header(alias=SESSION_HEADER, pattern=TOKEN_PATTERN.pattern,
+                                     description=TOKEN_DESCRIPTION)]
+"""The ``X-Session-Token`` header of the routes a session owns."""

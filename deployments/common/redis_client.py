@@ -24,9 +24,10 @@ KEY_PREFIX = "v1:"
 
 
 def resolve_redis_url(settings: Settings) -> str:
-    """``REDIS_URL`` when set, else the URL of the cluster's embedded Valkey server."""
-    if settings.redis_url:
-        return settings.redis_url
+    """``REDIS_URL`` when set, else the URL of the cluster's embedded Valkey server (both may
+    hold a password: never log or return them)."""
+    if settings.redis_url is not None:
+        return settings.redis_url.get_secret_value()
     from deployments.common.embedded_redis import ensure_embedded_redis
 
     return ensure_embedded_redis(settings.data_dir)

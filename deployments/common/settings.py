@@ -45,9 +45,15 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(
         default=8265, ge=1, le=65535, description="Port of Ray's dashboard."
     )
-    redis_url: str | None = Field(
+    access_token: SecretStr | None = Field(
         default=None,
-        description="Redis server to use; unset starts the embedded Valkey server.",
+        description="When set, every route but /health and the web app's files requires it "
+                    "(Authorization: Bearer, or the web app's login cookie).",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis server to use, with its password if any "
+                    "(redis://:PASSWORD@host:port/db); unset starts the embedded Valkey server.",
     )
     dtn_product_id: str | None = Field(default=None, description="DTN IQFeed product id.")
     dtn_login: str | None = Field(default=None, description="DTN IQFeed login.")
@@ -73,6 +79,17 @@ class Settings(BaseSettings):
     session_timeout_s: int = Field(
         default=1800, ge=10, le=7 * 86400,
         description="A session without a heartbeat for this long is deleted.",
+    )
+    initiate_limit: int = Field(
+        default=30, ge=1, le=100_000,
+        description="Sessions one client address may start per INITIATE_WINDOW_S.",
+    )
+    initiate_window_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Window of INITIATE_LIMIT, in seconds."
+    )
+    max_live_sessions: int = Field(
+        default=5000, ge=1, le=10_000_000,
+        description="Most sessions alive at once; /initiate answers 503 beyond.",
     )
     janitor_interval_s: float = Field(
         default=60.0, gt=0, le=3600,
@@ -143,18 +160,25 @@ class Settings(BaseSettings):
         description="Retry-After seconds sent with 503 answers.",
     )
 
-    @field_validator("dtn_product_id", "dtn_login", "dtn_password", mode="before")
+    @field_validator("dtn_product_id", "dtn_login", "dtn_password", "access_token",
+                     "redis_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("redis_url")
     @classmethod
-    def _redis_scheme(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not value.startswith(("redis://", "rediss://", "unix://")):
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+                ("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("access_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
         return value
 
     @model_validator(mode="after")

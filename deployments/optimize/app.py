@@ -85,9 +85,9 @@ class OptimizeIngress(Ingress):
         return view
 
     @api.post("/", status_code=202, responses=error_responses(429))
-    async def submit(self, body: OptimizeIn) -> OrjsonResponse:
+    async def submit(self, body: OptimizeIn, session_token: SessionToken) -> OrjsonResponse:
         """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream."""
-        await require_session(self._sessions, body.session_token)
+        await require_session(self._sessions, session_token)
         spec = await find_strategy(self._registry, body.strategy)
         grid = await asyncio.to_thread(expand_grid, spec, body.grid,
                                        self._settings.optimize_max_combinations)
@@ -98,7 +98,7 @@ class OptimizeIngress(Ingress):
             raise FieldError("start", "the range holds fewer than two bars to trade on")
         _check_walk_forward(body, bars)
         job_id = await self._jobs.create(
-            body.session_token, body.model_dump(mode="json"),
+            session_token, body.model_dump(mode="json"),
             {"chart": chart.as_json(), "bars": bars}, len(grid), body.objective,
             self._settings.optimize_max_jobs_per_session, self._settings.session_timeout_s)
         await self._scheduler.submit.remote(job_id)

@@ -34,6 +34,7 @@ class OptimizeScheduler:
         self._redis_url = redis_url
         self._store = JobStore(make_client(redis_url))
         self._running: dict[str, asyncio.Task] = {}
+        self._orchestrators_lost = 0
         self._resume = asyncio.get_running_loop().create_task(self._resume_jobs())
 
     async def submit(self, job_id: str) -> None:
@@ -43,12 +44,18 @@ class OptimizeScheduler:
             self._running[job_id] = task
             task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
+    async def status(self) -> dict[str, int]:
+        """Jobs whose orchestrator it watches now, and orchestrators lost (and restarted)."""
+        return {"jobs_running": len(self._running),
+                "orchestrators_lost": self._orchestrators_lost}
+
     async def _watch(self, job_id: str) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 await submit_job(job_id, self._settings, self._redis_url)
                 return
             except Exception as error:  # the orchestrator's worker or node died
+                self._orchestrators_lost += 1
                 log.warning("orchestrator of %s lost (attempt %d): %s", job_id, attempt, error)
                 if attempt == MAX_ATTEMPTS:
                     await self._store.update(

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from deployments.common.errors import FieldError, Unauthorized
+from deployments.common.fields import SESSION_HEADER
 from deployments.sessions.store import SessionStore, is_well_formed
 
-EXPIRED = "unknown or expired session_token: initiate a new session"
+EXPIRED = "unknown or expired session: initiate a new session"
 
 
 def check_token(token: str) -> None:
     """FieldError (422) unless ``token`` has the shape of a token this platform issues."""
     if not is_well_formed(token):
-        raise FieldError("session_token", "must be a token from /utils/session/initiate")
+        raise FieldError(SESSION_HEADER, "must be a token from /utils/session/initiate")
 
 
 def expired_session() -> Unauthorized:
     """The 401 for a token that is unknown or expired."""
-    return Unauthorized(EXPIRED, "session_token")
+    return Unauthorized(EXPIRED, SESSION_HEADER)
 
 
 async def require_session(sessions: SessionStore, token: str) -> None:

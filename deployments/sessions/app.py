@@ -1,20 +1,25 @@
 """The ``sessions`` Serve application, mounted at ``/utils/session``.
 
-``GET /initiate`` issues a token, ``POST /heartbeat`` keeps it alive, ``GET /status`` counts live
-sessions. Sessions live in Redis (see :mod:`deployments.sessions.store`); when Redis is down
-these routes answer 503 with ``Retry-After``.
+``GET /initiate`` issues a token (at most ``INITIATE_LIMIT`` per client address and window,
+else 429; at most ``MAX_LIVE_SESSIONS`` alive, else 503), ``POST /heartbeat`` keeps the session
+of the ``X-Session-Token`` header alive, ``GET /status`` counts live sessions. Sessions live in
+Redis (see :mod:`deployments.sessions.store`); when Redis is down these routes answer 503 with
+``Retry-After``.
 """
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Request
+from pydantic import BaseModel
 from ray import serve
 
-from deployments.common.errors import NotFound
-from deployments.common.fields import TOKEN_DESCRIPTION, TOKEN_PATTERN
+from deployments.common.errors import NotFound, TooManyRequests, Unavailable
+from deployments.common.fields import SESSION_HEADER
 from deployments.common.http_app import builder, error_responses, make_api
 from deployments.common.ingress import Ingress
+from deployments.common.query_params import SessionToken
 from deployments.common.settings import Settings
 from deployments.sessions.access import EXPIRED
 from deployments.sessions.janitor import ensure_session_janitor
+from deployments.sessions.rate_limit import RateLimit
 
 
 class SessionOut(BaseModel):
@@ -22,14 +27,6 @@ class SessionOut(BaseModel):
 
     session_token: str
     expires_in: int
-
-
-class HeartbeatIn(BaseModel):
-    """Body of ``POST /heartbeat``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    session_token: str = Field(pattern=TOKEN_PATTERN.pattern, description=TOKEN_DESCRIPTION)
 
 
 class SessionsStatus(BaseModel):
@@ -50,20 +47,32 @@ class SessionsIngress(Ingress):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(api, settings)
+        self._initiations = RateLimit(self._redis, "initiate", settings.initiate_limit,
+                                      settings.initiate_window_s)
+        self._max_live = settings.max_live_sessions
         ensure_session_janitor(settings, self._redis_url)
 
-    @api.get("/initiate", response_model=SessionOut)
-    async def initiate(self) -> SessionOut:
-        """Start a session; the client sends its token with every later request."""
+    @api.get("/initiate", response_model=SessionOut, responses=error_responses(429))
+    async def initiate(self, request: Request) -> SessionOut:
+        """Start a session; the client sends its token in the ``X-Session-Token`` header of
+        every later request. 429 when this client address started too many lately."""
+        client = request.client.host if request.client else "unknown"
+        wait_s = await self._initiations.retry_after(client)
+        if wait_s is not None:
+            raise TooManyRequests("too many new sessions from this address; retry later",
+                                  retry_after_s=wait_s)
+        if await self._sessions.live_count() >= self._max_live:
+            raise Unavailable("the platform holds as many live sessions as it allows; "
+                              "retry later")
         token = await self._sessions.create()
         return SessionOut(session_token=token, expires_in=self._sessions.timeout_s)
 
     @api.post("/heartbeat", response_model=SessionOut, responses=error_responses(404, 422))
-    async def heartbeat(self, body: HeartbeatIn) -> SessionOut:
+    async def heartbeat(self, session_token: SessionToken) -> SessionOut:
         """Keep a session alive for another timeout; 404 when it is unknown or expired."""
-        if not await self._sessions.heartbeat(body.session_token):
-            raise NotFound(EXPIRED, "session_token")
-        return SessionOut(session_token=body.session_token, expires_in=self._sessions.timeout_s)
+        if not await self._sessions.heartbeat(session_token):
+            raise NotFound(EXPIRED, SESSION_HEADER)
+        return SessionOut(session_token=session_token, expires_in=self._sessions.timeout_s)
 
     @api.get("/status", response_model=SessionsStatus)
     async def status(self) -> SessionsStatus:

@@ -37,23 +37,43 @@ function describe(status, body) {
   return `HTTP ${status}`;
 }
 
-async function request(method, path, { query, json, signal } = {}) {
+export const SESSION_HEADER = "X-Session-Token";
+
+let askForAccess = null;
+
+/**
+ * Set the function that asks the trader for the platform's access token (the login form):
+ * it resolves once logged in, or rejects when the trader gives up.
+ */
+export function onAccessRequired(fn) {
+  askForAccess = fn;
+}
+
+/** True for the 401 of a platform behind ACCESS_TOKEN (not a session's 401). */
+const needsAccess = (status, body) =>
+  status === 401 && Array.isArray(body?.detail) && body.detail[0]?.field === "Authorization";
+
+async function send(method, path, { query, json, signal, token, accept = "application/json" }) {
   const url = new URL(path, window.location.href);
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
   }
-  const init = { method, signal, headers: { accept: "application/json" } };
+  // The session token travels in a header, never in the URL (history, logs, Referer).
+  const init = { method, signal, headers: { accept }, credentials: "same-origin" };
+  if (token) init.headers[SESSION_HEADER] = token;
   if (json !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(json);
   }
-  let res;
   try {
-    res = await fetch(url, init);
+    return await fetch(url, init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new NetworkError(err);
   }
+}
+
+async function failure(res) {
   const text = await res.text();
   let body = null;
   try {
@@ -61,61 +81,97 @@ async function request(method, path, { query, json, signal } = {}) {
   } catch {
     body = { detail: text.slice(0, 200) };
   }
-  if (!res.ok) {
-    const retry = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
-    throw new ApiError(res.status, body, Number.isFinite(retry) ? retry : null);
-  }
-  return body;
+  const retry = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
+  return new ApiError(res.status, body, Number.isFinite(retry) ? retry : null);
 }
 
-// --- sessions -----------------------------------------------------------------------------
+/** Send a request; behind an access token, ask for it once (login form) and send again. */
+async function answer(method, path, options = {}) {
+  let res = await send(method, path, options);
+  if (res.status === 401 && askForAccess) {
+    const err = await failure(res);
+    if (!needsAccess(err.status, err.body)) throw err;
+    await askForAccess(err);
+    res = await send(method, path, options);
+  }
+  if (!res.ok) throw await failure(res);
+  return res;
+}
+
+async function request(method, path, options = {}) {
+  const res = await answer(method, path, options);
+  const text = await res.text();
+  return text ? JSON.parse(text) : null;
+}
+
+// --- access and sessions -------------------------------------------------------------------
+
+/** Log in with the platform's access token: the answer sets an HttpOnly cookie. */
+export async function login(accessToken) {
+  const res = await send("POST", "login", { json: { access_token: accessToken } });
+  if (!res.ok) throw await failure(res);
+}
 
 export const initiateSession = () => request("GET", "utils/session/initiate");
 
-export const heartbeatSession = (token) =>
-  request("POST", "utils/session/heartbeat", { json: { session_token: token } });
+export const heartbeatSession = (token) => request("POST", "utils/session/heartbeat", { token });
 
 // --- chart data ---------------------------------------------------------------------------
 
 /** The newest bars of a chart: {request_id, total, has_more, tz_offsets, bars, ...}. */
 export const fetchHistorical = (token, spec, signal) =>
   request("GET", "historical/", {
-    signal,
-    query: {
-      symbol: spec.symbol, interval: spec.interval, start: spec.start, end: spec.end,
-      rth: spec.rth, session_token: token,
-    },
+    signal, token,
+    query: { symbol: spec.symbol, interval: spec.interval, start: spec.start, end: spec.end, rth: spec.rth },
   });
 
 /** The bars just before ``before`` (UTC seconds) of an earlier /historical answer. */
 export const fetchChunk = (token, requestId, before, limit, signal) =>
-  request("GET", "historical/chunk", {
-    signal,
-    query: { request_id: requestId, before, limit, session_token: token },
-  });
+  request("GET", "historical/chunk", { signal, token, query: { request_id: requestId, before, limit } });
 
 // --- strategies, backtests, optimizations ---------------------------------------------------
 
 export const fetchStrategies = () => request("GET", "strategies/");
 
 export const runBacktest = (token, body, signal) =>
-  request("POST", "backtest/", { signal, json: { ...body, session_token: token } });
+  request("POST", "backtest/", { signal, token, json: body });
 
 /** Submit an optimization: 202 {job_id, combinations}. */
 export const submitOptimization = (token, body) =>
-  request("POST", "optimize/", { json: { ...body, session_token: token } });
+  request("POST", "optimize/", { token, json: body });
 
 export const optimizationStatus = (token, jobId) =>
-  request("GET", `optimize/${encodeURIComponent(jobId)}`, { query: { session_token: token } });
+  request("GET", `optimize/${encodeURIComponent(jobId)}`, { token });
 
 export const cancelOptimization = (token, jobId) =>
-  request("DELETE", `optimize/${encodeURIComponent(jobId)}`, { query: { session_token: token } });
+  request("DELETE", `optimize/${encodeURIComponent(jobId)}`, { token });
 
-/** URL of the job's server-sent events (progress, then end). */
-export function optimizationEventsUrl(token, jobId) {
-  const url = new URL(`optimize/${encodeURIComponent(jobId)}/events`, window.location.href);
-  url.searchParams.set("session_token", token);
-  return url.toString();
+/**
+ * Follow the job's server-sent events over fetch (an EventSource cannot send the session
+ * header): ``onEvent(name, data)`` for each event; resolves when the stream closes.
+ */
+export async function followOptimization(token, jobId, onEvent, signal) {
+  const res = await answer("GET", `optimize/${encodeURIComponent(jobId)}/events`,
+    { token, signal, accept: "text/event-stream" });
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replaceAll("\r\n", "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of frame.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+    }
+  }
 }
 
 export const fetchHealth = () => request("GET", "health");

@@ -4,7 +4,7 @@ import { ApiError, NetworkError } from "./api.js";
 const FIELD_NAMES = {
   symbol: "Symbol", interval: "Interval", start: "From", end: "To", rth: "Hours",
   strategy: "Strategy", objective: "Objective", top_n: "Top results",
-  session_token: "Session", request_id: "Chart",
+  "X-Session-Token": "Session", request_id: "Chart",
 };
 
 /** A readable name for a field the platform named ("params.fast" -> "fast"). */

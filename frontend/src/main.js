@@ -5,6 +5,7 @@ import "./style.css";
 import { fetchHealth } from "./api.js";
 import { ChartView } from "./chart.js";
 import { ChartData } from "./history.js";
+import { installLogin } from "./login.js";
 import { OptimizePanel } from "./optimize.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
 import { Session } from "./session.js";
@@ -138,8 +139,8 @@ async function refreshHealth() {
     const ok = h.status === "ok";
     dot.className = `status ${ok ? "status-success" : "status-warning"}`;
     text.textContent = ok ? "platform ok" : "degraded";
-    const feed = h.iqfeed?.watchdog?.state ?? "unknown";
-    $("health").title = `Redis ${h.redis.reachable ? "reachable" : "unreachable"}, feed ${feed}, ${h.sessions.live ?? "?"} live sessions`;
+    const parts = Object.entries(h.components ?? {}).map(([name, state]) => `${name} ${state}`);
+    $("health").title = parts.join(", ") || h.status;
   } catch {
     dot.className = "status status-error";
     text.textContent = "offline";
@@ -160,6 +161,7 @@ window.__app = Object.freeze({
 let ready = false;
 
 async function start() {
+  installLogin();
   buildControls();
   buildTabs();
   session.onChange(showSession);

@@ -5,7 +5,7 @@
 import {
   ApiError,
   cancelOptimization,
-  optimizationEventsUrl,
+  followOptimization,
   optimizationStatus,
   submitOptimization,
 } from "./api.js";
@@ -242,24 +242,26 @@ export class OptimizePanel {
 
   _watch() {
     const { id, token } = this.job;
-    const source = new EventSource(optimizationEventsUrl(token, id));
-    this.events = source;
-    source.addEventListener("progress", (e) => {
-      this.progressEvents += 1;
-      this._progress(JSON.parse(e.data));
-    });
-    source.addEventListener("end", (e) => {
-      source.close();
-      this.events = null;
-      this._finish(JSON.parse(e.data));
-    });
-    source.onerror = () => {
-      // The stream broke before its end event: fall back to polling the job.
-      if (this.events !== source) return;
-      source.close();
+    const stream = new AbortController();
+    this.events = stream;
+    let ended = false;
+    followOptimization(token, id, (name, data) => {
+      if (this.events !== stream) return;
+      if (name === "progress") {
+        this.progressEvents += 1;
+        this._progress(data);
+      } else if (name === "end") {
+        ended = true;
+        this.events = null;
+        stream.abort();
+        this._finish(data);
+      }
+    }, stream.signal).catch(() => {}).finally(() => {
+      // The stream broke (or closed) before its end event: fall back to polling the job.
+      if (ended || this.events !== stream) return;
       this.events = null;
       this._poll();
-    };
+    });
   }
 
   _poll() {
@@ -286,7 +288,7 @@ export class OptimizePanel {
   }
 
   _stopWatching() {
-    this.events?.close();
+    this.events?.abort();
     this.events = null;
     clearTimeout(this.pollTimer);
   }

@@ -1,7 +1,7 @@
 // The browser's session: initiated on load, kept alive by a heartbeat every minute, and
 // re-initiated transparently when the platform no longer knows it (404 on heartbeat, 401 on
 // a data call). Listeners hear about every new token, since results are scoped to a session.
-import { ApiError, heartbeatSession, initiateSession } from "./api.js";
+import { ApiError, heartbeatSession, initiateSession, SESSION_HEADER } from "./api.js";
 
 export const HEARTBEAT_MS = 60_000;
 
@@ -88,7 +88,7 @@ export class Session {
     try {
       return await fn(token);
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401) throw err;
+      if (!(err instanceof ApiError) || err.status !== 401 || err.field !== SESSION_HEADER) throw err;
       const fresh = this.token === token ? await this.renew() : await this.current();
       onRenew?.();
       return fn(fresh);

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from deployments.charts.tiers import exchange_today
 from deployments.common.settings import PROJECT_ROOT
@@ -85,15 +85,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     return report
 
 
-@pytest.fixture
-def page(browser: Browser, app_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context at the app, once the app has its session and strategies."""
+def new_context(browser: Browser, app_url: str) -> BrowserContext:
+    """A fresh context (clean storage and cookies) that remembers a cheap first chart."""
     context = browser.new_context(viewport=VIEWPORT, base_url=app_url)
     prefs = json.dumps(json.dumps(_first_visit_prefs()))
     context.add_init_script(
         f"if (!localStorage.getItem('ray-trader:prefs:v1')) "
         f"localStorage.setItem('ray-trader:prefs:v1', {prefs});"
     )
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str, platform: Platform,
+         request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context at the app, logged in (the test platform has an access token)
+    through the login route, once the app has its session and strategies."""
+    context = new_context(browser, app_url)
+    login = context.request.post(f"{platform.base_url}/login",
+                                 data={"access_token": platform.env["ACCESS_TOKEN"]})
+    assert login.status == 204, login.text()
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -10,11 +10,11 @@ from tests.browser.app_driver import load_chart, run_backtest, state
 from tests.browser.conftest import screenshot
 from tests.conftest import Platform
 from tests.support.feed_expectations import trading_days_back
-from tests.support.session_calls import initiate
+from tests.support.session_calls import initiate, session_headers
 
 
 def test_strategy_form_is_built_from_the_strategy_specs(page: Page, platform: Platform):
-    with httpx.Client(base_url=platform.base_url) as http:
+    with httpx.Client(base_url=platform.base_url, headers=platform.auth_headers) as http:
         specs = http.get("/strategies/").json()["strategies"]
     options = page.get_by_label("Strategy", exact=True).locator("option")
     expect(options).to_have_count(len(specs))
@@ -32,11 +32,13 @@ def test_backtest_draws_markers_equity_and_metrics(page: Page, platform: Platfor
     data = load_chart(page, "TSLA", "5m", str(days[0]), str(days[-1]))
     page.get_by_label("Strategy", exact=True).select_option("sma_cross")
     run_backtest(page, {"fast": 5, "slow": 20})
-    with httpx.Client(base_url=platform.base_url, timeout=120) as http:
+    with httpx.Client(base_url=platform.base_url, timeout=120,
+                      headers=platform.auth_headers) as http:
         body = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "TSLA",
                 "interval": "5m", "start": str(days[0]), "end": str(days[-1]), "rth": True,
-                "commission": 0.0005, "session_token": initiate(http)}
-        expected = http.post("/backtest/", json=body).json()
+                "commission": 0.0005}
+        expected = http.post("/backtest/", json=body,
+                             headers=session_headers(initiate(http))).json()
     chart = state(page, "chart")
     backtest = state(page, "backtest")
     assert backtest["trades"] == len(expected["trades"]) > 0

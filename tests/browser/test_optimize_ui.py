@@ -29,6 +29,8 @@ def _wait_until_done(page: Page) -> dict:
 
 
 def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
     days = trading_days_back(3, skip=150)
     load_chart(page, "TSLA", "5m", str(days[0]), str(days[-1]))
     page.get_by_label("Strategy", exact=True).select_option("sma_cross")
@@ -44,6 +46,10 @@ def test_optimization_shows_progress_then_results_and_heatmap(page: Page):
     snap = _wait_until_done(page)
     assert snap["progress"]["done"] == snap["progress"]["total"] == 23
     assert snap["progressEvents"] >= 1, "progress comes from the job's event stream"
+    token = state(page, "session")["token"]
+    assert any(url.endswith("/events") for url in urls), "followed over fetch, header and all"
+    assert not [url for url in urls if token in url or "session_token" in url], \
+        "the session token never travels in a URL"
     assert snap["top"] > 0
     assert snap["heatmap"] == {"x": "fast", "y": "slow", "columns": 5, "rows": 5, "filled": 23,
                                "renders": snap["heatmap"]["renders"]}

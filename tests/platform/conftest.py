@@ -13,5 +13,5 @@ from tests.support.session_calls import initiate
 @pytest.fixture(scope="module")
 def token(platform: Platform) -> str:
     """A session for this module's requests."""
-    with httpx.Client(base_url=platform.base_url) as http:
+    with httpx.Client(base_url=platform.base_url, headers=platform.auth_headers) as http:
         return initiate(http)

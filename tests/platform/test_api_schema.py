@@ -25,7 +25,7 @@ from tests.conftest import Platform
 from tests.support.feed_expectations import trading_days_back
 from tests.support.launched_feed import watchdog_status
 from tests.support.polling import wait_for
-from tests.support.session_calls import initiate
+from tests.support.session_calls import SESSION_HEADER, initiate, session_headers
 
 APPS = {"frontend": "", "sessions": "/utils/session", "historical": "/historical",
         "strategies": "/strategies", "backtest": "/backtest", "optimize": "/optimize"}
@@ -36,13 +36,13 @@ HEARTBEAT_S = 10.0
 _last_heartbeat = 0.0
 
 
-def _config(token: str, job_id: str, request_id: str) -> dict:
+def _config(access: dict[str, str], token: str, job_id: str, request_id: str) -> dict:
     days = [str(day) for day in trading_days_back(4, skip=10)]
     drawn = {"probability": 0.8}
     fields = {"symbol": "symbols", "interval": "intervals", "start": "days", "end": "days",
               "strategy": "strategies"}
-    parameters: dict = {"query.session_token": token, "body.session_token": token,
-                        "path.job_id": job_id, "query.request_id": request_id,
+    parameters: dict = {f"header.{SESSION_HEADER}": token, "path.job_id": job_id,
+                        "query.request_id": request_id,
                         # A free-form object is almost never a valid grid; the grid's own
                         # 422s are tested in tests/unit/test_optimize_grid.py.
                         "body.grid": {"fast": [3, 5], "slow": [20]}}
@@ -51,6 +51,7 @@ def _config(token: str, job_id: str, request_id: str) -> dict:
             parameters[f"{place}.{name}"] = {"dictionary": dictionary, **drawn}
     return {
         "request-timeout": 30,
+        "headers": access,
         "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
                    "fuzzing": {"enabled": True}, "stateful": {"enabled": False}},
         "generation": {"max-examples": MAX_EXAMPLES},
@@ -70,11 +71,11 @@ def _finished_job(http: httpx.Client, token: str) -> str:
     days = trading_days_back(2, skip=10)
     answer = http.post("/optimize", timeout=120, json={
         "strategy": "sma_cross", "symbol": "TSLA", "interval": "15m", "start": str(days[0]),
-        "end": str(days[-1]), "grid": {"fast": [3, 5]}, "session_token": token})
+        "end": str(days[-1]), "grid": {"fast": [3, 5]}}, headers=session_headers(token))
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["job_id"]
     deadline = time.monotonic() + 120
-    while http.get(f"/optimize/{job_id}", params={"session_token": token}
+    while http.get(f"/optimize/{job_id}", headers=session_headers(token)
                    ).json()["status"] not in ("succeeded", "failed"):
         assert time.monotonic() < deadline, "the schema test's job did not finish"
         time.sleep(0.3)
@@ -84,8 +85,8 @@ def _finished_job(http: httpx.Client, token: str) -> str:
 def _chart(http: httpx.Client, token: str) -> str:
     days = trading_days_back(2, skip=10)
     answer = http.get("/historical", timeout=120, params={
-        "symbol": "TSLA", "interval": "5m", "start": str(days[0]), "end": str(days[-1]),
-        "session_token": token})
+        "symbol": "TSLA", "interval": "5m", "start": str(days[0]), "end": str(days[-1])},
+        headers=session_headers(token))
     assert answer.status_code == 200, answer.text
     return answer.json()["request_id"]
 
@@ -94,7 +95,7 @@ def _chart(http: httpx.Client, token: str) -> str:
 def schema_session(platform: Platform) -> tuple[str, str, str]:
     """A live session, a finished optimization job and a chart request of it."""
     assert wait_for(lambda: watchdog_status()["state"] == "connected", 60), watchdog_status()
-    with httpx.Client(base_url=platform.base_url) as http:
+    with httpx.Client(base_url=platform.base_url, headers=platform.auth_headers) as http:
         token = initiate(http)
         return token, _finished_job(http, token), _chart(http, token)
 
@@ -105,7 +106,8 @@ def api_schema(request: pytest.FixtureRequest, platform: Platform, schema_sessio
     prefix = APPS[request.param]
     loaded = schemathesis.openapi.from_url(
         f"{platform.base_url}{prefix}/openapi.json",
-        config=schemathesis.Config.from_dict(_config(*schema_session)), wait_for_schema=30)
+        config=schemathesis.Config.from_dict(_config(platform.auth_headers, *schema_session)),
+        wait_for_schema=30, headers=platform.auth_headers)
     loaded.config.update(base_url=f"{platform.base_url}{prefix}")
 
     @loaded.hook
@@ -125,7 +127,7 @@ def test_every_operation_keeps_its_openapi(case, platform: Platform, schema_sess
     global _last_heartbeat
     if time.monotonic() - _last_heartbeat > HEARTBEAT_S:  # the run outlasts a test session
         httpx.post(f"{platform.base_url}/utils/session/heartbeat",
-                   json={"session_token": schema_session[0]})
+                   headers={**platform.auth_headers, **session_headers(schema_session[0])})
         _last_heartbeat = time.monotonic()
     response = case.call()
     base = case.operation.schema.get_base_url()

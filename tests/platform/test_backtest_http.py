@@ -11,18 +11,19 @@ import pytest
 from kernels.backtest import METRICS, simulate
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
+from tests.support.session_calls import session_headers
 
 
-def _body(token: str, **overrides) -> dict:
+def _body(**overrides) -> dict:
     days = trading_days_back(3, skip=10)
     return {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "TSLA",
             "interval": "5m", "start": str(days[0]), "end": str(days[-1]),
-            "commission": 0.0005, "session_token": token, **overrides}
+            "commission": 0.0005, **overrides}
 
 
 def test_backtest_equals_the_kernel_on_the_same_bars(http, token, feed_ready):
-    body = _body(token, direction="both", stop_loss=0.01, take_profit=0.02)
-    answer = http.post("/backtest/", json=body, timeout=120)
+    body = _body(direction="both", stop_loss=0.01, take_profit=0.02)
+    answer = http.post("/backtest/", json=body, headers=session_headers(token), timeout=120)
     assert answer.status_code == 200, answer.text
     result = answer.json()
     t, o, h, l, c, _ = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
@@ -57,13 +58,14 @@ def test_backtest_equals_the_kernel_on_the_same_bars(http, token, feed_ready):
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(http, token, overrides, field):
-    answer = http.post("/backtest/", json=_body(token, **overrides))
+    answer = http.post("/backtest/", json=_body(**overrides), headers=session_headers(token))
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["field"] == field
 
 
 def test_unknown_session_is_401(http):
-    assert http.post("/backtest/", json=_body("A" * 43)).status_code == 401
+    assert http.post("/backtest/", json=_body(), headers=session_headers("A" * 43)
+                     ).status_code == 401
 
 
 def test_a_dropped_in_strategy_can_be_backtested(http, token, platform, feed_ready):
@@ -81,8 +83,8 @@ def test_a_dropped_in_strategy_can_be_backtested(http, token, platform, feed_rea
             params=(Param("lookback", "int", 3, min=1, max=50),), signals=signals,
         )
     '''))
-    answer = http.post("/backtest/", json=_body(token, strategy="breakout_test",
-                                                 params={"lookback": 4}), timeout=120)
+    answer = http.post("/backtest/", json=_body(strategy="breakout_test", params={"lookback": 4}),
+                       headers=session_headers(token), timeout=120)
     assert answer.status_code == 200, answer.text
     assert answer.json()["strategy"] == "breakout_test"
     assert answer.json()["metrics"]["num_trades"] > 0

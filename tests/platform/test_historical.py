@@ -21,7 +21,7 @@ from feeds.market_calendar import trading_days
 from tests.support.feed_expectations import expected_bars, trading_days_back
 from tests.support.launched_feed import simulator_fault
 from tests.support.polling import wait_for
-from tests.support.session_calls import initiate
+from tests.support.session_calls import initiate, session_headers
 
 
 def _feed_requests() -> int:
@@ -30,7 +30,7 @@ def _feed_requests() -> int:
 
 
 def _get(http: httpx.Client, token: str, **params) -> httpx.Response:
-    return http.get("/historical/", params={"session_token": token, **params}, timeout=120)
+    return http.get("/historical/", params=params, headers=session_headers(token), timeout=120)
 
 
 def test_minute_bars_equal_the_market(http, token, feed_ready):
@@ -51,11 +51,12 @@ def test_minute_bars_equal_the_market(http, token, feed_ready):
 def test_fifty_concurrent_cold_requests_fetch_each_day_once(platform, token, feed_ready):
     days = trading_days_back(2, skip=6)
     before = _feed_requests()
-    params = {"session_token": token, "symbol": "NFLX", "interval": "5m",
+    params = {"symbol": "NFLX", "interval": "5m",
               "start": str(days[0]), "end": str(days[-1])}
 
     async def fifty() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=platform.base_url, timeout=120) as client:
+        async with httpx.AsyncClient(base_url=platform.base_url, timeout=120, headers={
+                **platform.auth_headers, **session_headers(token)}) as client:
             return await asyncio.gather(*(client.get("/historical/", params=params)
                                           for _ in range(50)))
 
@@ -94,9 +95,8 @@ def test_chunks_walk_back_to_the_first_bar_without_gap_or_overlap(http, token, f
     held = body["bars"]["t"]
     while body["has_more"]:
         body = http.get("/historical/chunk", params={
-            "request_id": first.json()["request_id"], "before": held[0],
-            "session_token": token, "limit": 400,
-        }).json()
+            "request_id": first.json()["request_id"], "before": held[0], "limit": 400,
+        }, headers=session_headers(token)).json()
         assert body["bars"]["t"][-1] < held[0]
         held = body["bars"]["t"] + held
     expected = np.concatenate([expected_bars("MSFT", d, 60, regular_hours=True).t.to_numpy()
@@ -165,25 +165,25 @@ def test_chunk_of_another_session_is_404_and_expired_is_410(http, token, platfor
     answer = _get(http, token, symbol="JPM", interval="1m", start=str(day), end=str(day)).json()
     other = initiate(http)
     params = {"request_id": answer["request_id"], "before": answer["bars"]["t"][-1]}
-    assert http.get("/historical/chunk", params={**params, "session_token": other}
+    assert http.get("/historical/chunk", params=params, headers=session_headers(other)
                     ).status_code == 404
-    assert http.get("/historical/chunk", params={**params, "session_token": token,
-                                                 "request_id": "x" * 16}).status_code == 404
-    ok = http.get("/historical/chunk", params={**params, "session_token": token})
+    assert http.get("/historical/chunk", params={**params, "request_id": "x" * 16},
+                    headers=session_headers(token)).status_code == 404
+    ok = http.get("/historical/chunk", params=params, headers=session_headers(token))
     assert ok.status_code == 200 and len(ok.json()["bars"]["t"]) == 389
     store = redis.Redis.from_url(platform.redis_url)
     for key in store.scan_iter(match=result_key("JPM", True, "1m", "*", "*")):
         store.delete(key)
-    gone = http.get("/historical/chunk", params={**params, "session_token": token})
+    gone = http.get("/historical/chunk", params=params, headers=session_headers(token))
     assert gone.status_code == 410 and "reload" in gone.json()["detail"][0]["message"]
 
 
 def test_answers_are_compressed_when_accepted(http, token, feed_ready):
     day = trading_days_back(1, skip=5)[0]
-    query = {"session_token": token, "symbol": "XOM", "interval": "1m",
-             "start": str(day), "end": str(day)}
+    query = {"symbol": "XOM", "interval": "1m", "start": str(day), "end": str(day)}
     for encoding in ("br", "gzip"):
-        answer = http.get("/historical/", params=query, headers={"Accept-Encoding": encoding})
+        answer = http.get("/historical/", params=query,
+                          headers={"Accept-Encoding": encoding, **session_headers(token)})
         assert answer.headers["content-encoding"] == encoding
         assert len(answer.json()["bars"]["t"]) == 390
 
@@ -214,8 +214,8 @@ def test_chart_including_today_pages_from_its_own_snapshot(http, token, platform
     for key in store.scan_iter(match=result_key("DIA", True, "1m", "*", "*")):
         store.delete(key)  # what TODAY_CACHE_TTL_S does to the shared result after a minute
     page = http.get("/historical/chunk", params={
-        "request_id": answer["request_id"], "before": answer["bars"]["t"][-1],
-        "session_token": token, "limit": 10})
+        "request_id": answer["request_id"], "before": answer["bars"]["t"][-1], "limit": 10},
+        headers=session_headers(token))
     assert page.status_code == 200 and len(page.json()["bars"]["t"]) == 10
 
 

@@ -25,7 +25,7 @@ from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
 from tests.support.polling import wait_for
-from tests.support.session_calls import initiate
+from tests.support.session_calls import heartbeat, initiate, session_headers
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -37,29 +37,29 @@ def token(http) -> str:
     return initiate(http)
 
 
-def _body(token: str, days: int = 3, interval: str = "5m", **overrides) -> dict:
+def _body(days: int = 3, interval: str = "5m", **overrides) -> dict:
     span = trading_days_back(days, skip=10)
     return {"strategy": "sma_cross", "grid": {"fast": {"min": 3, "max": 9, "step": 2},
                                               "slow": [12, 20, 30]},
             "symbol": "TSLA", "interval": interval, "start": str(span[0]),
-            "end": str(span[-1]), "commission": 0.0005, "session_token": token, **overrides}
+            "end": str(span[-1]), "commission": 0.0005, **overrides}
 
 
-def _big_body(token: str) -> dict:
+def _big_body() -> dict:
     """A job whose chunk tasks run for seconds on this machine: 1-minute bars, ~12k pairs."""
-    return _body(token, days=20, interval="1m", rth=False,
+    return _body(days=20, interval="1m", rth=False,
                  grid={"fast": {"min": 2, "max": 80, "step": 1},
                        "slow": {"min": 81, "max": 240, "step": 1}})
 
 
-def _submit(http: httpx.Client, body: dict) -> str:
-    answer = http.post("/optimize/", json=body, timeout=120)
+def _submit(http: httpx.Client, token: str, body: dict) -> str:
+    answer = http.post("/optimize/", json=body, headers=session_headers(token), timeout=120)
     assert answer.status_code == 202, answer.text
     return answer.json()["job_id"]
 
 
 def _job(http: httpx.Client, job_id: str, token: str) -> dict:
-    answer = http.get(f"/optimize/{job_id}", params={"session_token": token})
+    answer = http.get(f"/optimize/{job_id}", headers=session_headers(token))
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -70,7 +70,7 @@ def _finish(http: httpx.Client, job_id: str, token: str, timeout_s: float = 180)
         job = _job(http, job_id, token)
         if job["status"] in FINAL:
             return job
-        http.post("/utils/session/heartbeat", json={"session_token": token})
+        heartbeat(http, token)
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s}s: {job}")
 
@@ -90,7 +90,7 @@ def _chunk_tasks(job_id: str, state: str | None = None) -> list:
 
 
 def test_job_sweeps_the_grid_and_its_best_equals_backtest(http, token, feed_ready):
-    job_id = _submit(http, _body(token))
+    job_id = _submit(http, token, _body())
     job = _finish(http, job_id, token)
     assert job["status"] == "succeeded", job
     result = job["result"]
@@ -119,15 +119,15 @@ def test_job_sweeps_the_grid_and_its_best_equals_backtest(http, token, feed_read
     assert best["metrics"]["sharpe"] == pytest.approx(expected[:, sharpe].max(), rel=1e-12)
 
     backtest = http.post("/backtest/", json={
-        **{k: v for k, v in _body(token).items() if k != "grid"}, "params": best["params"]},
-        timeout=120)
+        **{k: v for k, v in _body().items() if k != "grid"}, "params": best["params"]},
+        headers=session_headers(token), timeout=120)
     assert backtest.status_code == 200, backtest.text
     assert backtest.json()["metrics"] == best["metrics"]
 
 
 def test_walk_forward_picks_in_sample_and_scores_out_of_sample(http, token, feed_ready):
-    body = _body(token, walk_forward={"splits": 3, "oos_fraction": 0.25}, objective="total_return")
-    job = _finish(http, _submit(http, body), token)
+    body = _body(walk_forward={"splits": 3, "oos_fraction": 0.25}, objective="total_return")
+    job = _finish(http, _submit(http, token, body), token)
     assert job["status"] == "succeeded", job
     splits = job["result"]["walk_forward"]
     assert [s["split"] for s in splits] == [1, 2, 3]
@@ -153,10 +153,10 @@ def test_walk_forward_picks_in_sample_and_scores_out_of_sample(http, token, feed
 
 
 def test_events_stream_progress_then_end(http, token, feed_ready):
-    job_id = _submit(http, _body(token, grid={"fast": {"min": 2, "max": 40, "step": 1},
+    job_id = _submit(http, token, _body(grid={"fast": {"min": 2, "max": 40, "step": 1},
                                               "slow": {"min": 41, "max": 100, "step": 1}}))
     events = []
-    with http.stream("GET", f"/optimize/{job_id}/events", params={"session_token": token},
+    with http.stream("GET", f"/optimize/{job_id}/events", headers=session_headers(token),
                      timeout=180) as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
@@ -188,7 +188,7 @@ def test_events_stream_progress_then_end(http, token, feed_ready):
      "grid", "997002 combinations"),
 ])
 def test_invalid_grids_are_refused_naming_the_field(http, token, grid, field, says):
-    answer = http.post("/optimize/", json=_body(token, grid=grid))
+    answer = http.post("/optimize/", json=_body(grid=grid), headers=session_headers(token))
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"][0]
     assert detail["field"] == field and says in detail["message"], detail
@@ -206,15 +206,16 @@ def test_invalid_grids_are_refused_naming_the_field(http, token, grid, field, sa
 ])
 def test_invalid_requests_are_refused_naming_the_field(http, token, feed_ready, overrides,
                                                         field):
-    answer = http.post("/optimize/", json=_body(token, **overrides), timeout=60)
+    answer = http.post("/optimize/", json=_body(**overrides), headers=session_headers(token),
+                       timeout=60)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["field"] == field
 
 
 def test_cancel_stops_the_chunk_tasks(http, token, feed_ready):
-    job_id = _submit(http, _big_body(token))
+    job_id = _submit(http, token, _big_body())
     assert wait_for(lambda: _chunk_tasks(job_id, "RUNNING"), 120)
-    answer = http.delete(f"/optimize/{job_id}", params={"session_token": token})
+    answer = http.delete(f"/optimize/{job_id}", headers=session_headers(token))
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "cancelled"
     assert wait_for(lambda: not _chunk_tasks(job_id, "RUNNING")
@@ -222,43 +223,44 @@ def test_cancel_stops_the_chunk_tasks(http, token, feed_ready):
     job = _job(http, job_id, token)
     assert job["status"] == "cancelled" and job["result"] is None
     assert job["progress"]["done"] < job["progress"]["total"]
-    again = http.delete(f"/optimize/{job_id}", params={"session_token": token})
+    again = http.delete(f"/optimize/{job_id}", headers=session_headers(token))
     assert again.status_code == 409 and "cancelled" in again.json()["detail"][0]["message"]
     assert ErrorBody.model_validate(again.json()).error == "conflict"
 
 
 def test_a_session_may_run_two_jobs_at_once(http, token, feed_ready):
-    first, second = (_submit(http, _big_body(token)) for _ in range(2))
-    third = http.post("/optimize/", json=_big_body(token), timeout=60)
+    first, second = (_submit(http, token, _big_body()) for _ in range(2))
+    third = http.post("/optimize/", json=_big_body(), headers=session_headers(token),
+                      timeout=60)
     assert third.status_code == 429, third.text
     assert "at most 2" in third.json()["detail"][0]["message"] and third.headers["Retry-After"]
     assert ErrorBody.model_validate(third.json()).error == "too_many_requests"
     other = initiate(http)
-    other_job = _submit(http, _body(other))  # the limit is per session
+    other_job = _submit(http, other, _body())  # the limit is per session
     for job_id in (first, second):
-        http.delete(f"/optimize/{job_id}", params={"session_token": token})
-    assert _submit(http, _body(token))
+        http.delete(f"/optimize/{job_id}", headers=session_headers(token))
+    assert _submit(http, token, _body())
     assert _finish(http, other_job, other)["status"] == "succeeded"
 
 
 def test_unknown_and_other_sessions_jobs_are_404(http, token, feed_ready):
-    job_id = _submit(http, _body(token))
+    job_id = _submit(http, token, _body())
     stranger = initiate(http)
     for path in (f"/optimize/{job_id}", f"/optimize/{job_id}/events"):
-        assert http.get(path, params={"session_token": stranger}).status_code == 404
-    assert http.delete(f"/optimize/{job_id}", params={"session_token": stranger}
+        assert http.get(path, headers=session_headers(stranger)).status_code == 404
+    assert http.delete(f"/optimize/{job_id}", headers=session_headers(stranger)
                        ).status_code == 404
     for unknown in ("0123456789abcdef", "not-a-job", "..%2F..%2Fetc"):
-        answer = http.get(f"/optimize/{unknown}", params={"session_token": token})
+        answer = http.get(f"/optimize/{unknown}", headers=session_headers(token))
         assert answer.status_code == 404, answer.text
-    assert http.get(f"/optimize/{job_id}", params={"session_token": "x" * 43}).status_code == 401
-    assert http.get(f"/optimize/{job_id}", params={"session_token": "short"}).status_code == 422
+    assert http.get(f"/optimize/{job_id}", headers=session_headers("x" * 43)).status_code == 401
+    assert http.get(f"/optimize/{job_id}", headers=session_headers("short")).status_code == 422
     assert _finish(http, job_id, token)["status"] == "succeeded"  # the owner still sees it
 
 
 def test_a_killed_chunk_worker_is_retried_and_the_result_is_the_same(http, token, feed_ready):
-    body = _big_body(token)
-    job_id = _submit(http, body)
+    body = _big_body()
+    job_id = _submit(http, token, body)
     assert wait_for(lambda: _chunk_tasks(job_id, "RUNNING"), 120)
     victim = _chunk_tasks(job_id, "RUNNING")[0]
     os.kill(victim.worker_pid, signal.SIGKILL)
@@ -267,7 +269,7 @@ def test_a_killed_chunk_worker_is_retried_and_the_result_is_the_same(http, token
     attempts = [t for t in _chunk_tasks(job_id) if t.name == victim.name]
     assert max(t.attempt_number for t in attempts) >= 1
 
-    again = _finish(http, _submit(http, body), token)
+    again = _finish(http, _submit(http, token, body), token)
     assert again["status"] == "succeeded"
     assert killed["result"]["surface"] == again["result"]["surface"]
     assert killed["result"]["top"] == again["result"]["top"]
@@ -281,13 +283,13 @@ def _optimize_replicas() -> list:
 
 
 def test_a_replica_restart_loses_no_job(http, token, feed_ready):
-    job_id = _submit(http, _big_body(token))
+    job_id = _submit(http, token, _big_body())
     assert wait_for(lambda: _job(http, job_id, token)["status"] == "running", 120)
     (replica,) = _optimize_replicas()
     ray.kill(ray.get_actor(replica.name, namespace=replica.ray_namespace), no_restart=True)
     # Serve starts a new replica; until then the proxy answers 503, never a lost job.
     assert wait_for(lambda: {a.actor_id for a in _optimize_replicas()} - {replica.actor_id}, 120)
-    assert wait_for(lambda: http.get(f"/optimize/{job_id}", params={"session_token": token}
+    assert wait_for(lambda: http.get(f"/optimize/{job_id}", headers=session_headers(token)
                                      ).status_code == 200, 120)
     job = _finish(http, job_id, token)
     assert job["status"] == "succeeded", job
@@ -295,7 +297,7 @@ def test_a_replica_restart_loses_no_job(http, token, feed_ready):
 
 
 def test_jobs_are_named_in_the_dashboard(http, token, feed_ready):
-    job_id = _submit(http, _body(token))
+    job_id = _submit(http, token, _body())
     assert _finish(http, job_id, token)["status"] == "succeeded"
     # Task events reach the GCS in batches: wait for them.
     assert wait_for(lambda: list_tasks(address=_state_address(),

@@ -12,7 +12,7 @@ import redis
 from deployments.sessions.store import SEEN_KEY, owned_keys_key, session_key
 from tests.conftest import Platform
 from tests.support.polling import wait_for
-from tests.support.session_calls import heartbeat, initiate, register_keys
+from tests.support.session_calls import SESSION_HEADER, heartbeat, initiate, register_keys
 
 
 def test_tokens_are_unique_and_carry_256_random_bits(http: httpx.Client, platform: Platform):
@@ -84,30 +84,25 @@ def test_janitor_deletes_expired_sessions_and_their_keys(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({}, "session_token"),
-        ({"session_token": 12345}, "session_token"),
-        ({"session_token": ""}, "session_token"),
-        ({"session_token": "short"}, "session_token"),
-        ({"session_token": "a" * 42 + "!"}, "session_token"),
-        ({"session_token": "a" * 44}, "session_token"),
-        ({"session_token": "../" * 14 + "a"}, "session_token"),
-    ],
+    "headers",
+    [{}, {SESSION_HEADER: "12345"}, {SESSION_HEADER: ""}, {SESSION_HEADER: "short"},
+     {SESSION_HEADER: "a" * 42 + "!"}, {SESSION_HEADER: "a" * 44},
+     {SESSION_HEADER: "../" * 14 + "a"}],
 )
-def test_malformed_token_is_422_naming_the_field(http: httpx.Client, body: dict, field: str):
-    response = http.post("/utils/session/heartbeat", json=body)
+def test_malformed_token_is_422_naming_the_header(http: httpx.Client, headers: dict):
+    response = http.post("/utils/session/heartbeat", headers=headers)
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert any(item["field"] == field and item["message"] for item in detail)
+    assert any(item["field"] == SESSION_HEADER and item["message"] for item in detail)
 
 
-def test_heartbeat_without_json_body_is_422(http: httpx.Client):
-    response = http.post(
-        "/utils/session/heartbeat", content=b"not json", headers={"content-type": "text/plain"}
-    )
-    assert response.status_code == 422
-    assert response.json()["error"] == "invalid_request"
+def test_a_token_in_the_query_or_body_is_not_accepted(http: httpx.Client):
+    token = initiate(http)
+    in_query = http.post("/utils/session/heartbeat", params={"session_token": token})
+    in_body = http.post("/utils/session/heartbeat", json={"session_token": token})
+    for answer in (in_query, in_body):
+        assert answer.status_code == 422
+        assert answer.json()["detail"][0]["field"] == SESSION_HEADER
 
 
 def test_unknown_token_is_404(http: httpx.Client):
@@ -124,7 +119,7 @@ def test_live_session_count_is_reported(http: httpx.Client, platform: Platform,
     for _ in range(3):
         initiate(http)
     assert http.get("/utils/session/status").json()["live_sessions"] >= before + 3
-    health = http.get("/health").json()
+    health = http.get("/health").json()  # from loopback: with the details
     assert health["sessions"]["live"] >= before + 3
 
 
@@ -155,3 +150,41 @@ def test_redis_outage_gives_503_for_state_and_keeps_static_pages(
         platform.redis_proxy.restore()
     assert wait_for(lambda: http.get("/utils/session/initiate").status_code == 200, 15)
     assert heartbeat(http, survivor).status_code == 200, "the outage must not lose sessions"
+
+
+def _client_from(platform: Platform, address: str, **options) -> httpx.Client:
+    """A client whose requests come from loopback ``address`` (a client address of its own)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=platform.base_url, transport=transport,
+                        headers=platform.auth_headers, timeout=30, **options)
+
+
+def test_initiate_is_rate_limited_per_client_address(platform: Platform):
+    limit = int(platform.env["INITIATE_LIMIT"])
+    with _client_from(platform, "127.0.0.2") as busy, _client_from(platform, "127.0.0.3") as calm:
+        statuses = [busy.get("/utils/session/initiate").status_code for _ in range(limit + 1)]
+        refused = busy.get("/utils/session/initiate")
+        other = calm.get("/utils/session/initiate")
+    assert statuses[:limit].count(200) >= limit - 5, "the window may roll over once"
+    assert refused.status_code == 429, refused.text
+    assert 1 <= int(refused.headers["Retry-After"]) <= float(platform.env["INITIATE_WINDOW_S"])
+    assert refused.json()["error"] == "too_many_requests"
+    assert other.status_code == 200, "the limit is per client address"
+
+
+def test_live_sessions_are_capped(http: httpx.Client, platform: Platform,
+                                 redis_client: redis.Redis):
+    cap = int(platform.env["MAX_LIVE_SESSIONS"])
+    live = redis_client.zcount(SEEN_KEY, time.time() - platform.session_timeout_s, "+inf")
+    fillers = {f"cap-filler-{i:05d}": time.time() for i in range(max(0, cap - live))}
+    try:
+        if fillers:  # the sessions other clients hold, as the janitor counts them
+            redis_client.zadd(SEEN_KEY, fillers)
+        full = http.get("/utils/session/initiate")
+        assert full.status_code == 503, full.text
+        assert int(full.headers["Retry-After"]) > 0
+        assert "live sessions" in full.json()["detail"][0]["message"]
+    finally:
+        if fillers:
+            redis_client.zrem(SEEN_KEY, *fillers)
+    assert http.get("/utils/session/initiate").status_code == 200

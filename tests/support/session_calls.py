@@ -25,8 +25,8 @@ def initiate(http: httpx.Client) -> str:
 
 
 def heartbeat(http: httpx.Client, token: object) -> httpx.Response:
-    """POST a heartbeat for ``token``."""
-    return http.post("/utils/session/heartbeat", json={"session_token": token})
+    """POST a heartbeat for ``token`` (sent as given, to test malformed ones too)."""
+    return http.post("/utils/session/heartbeat", headers={SESSION_HEADER: str(token)})
 
 
 def register_keys(redis_url: str, timeout_s: int, token: str, keys: list[str]) -> None:

@@ -38,10 +38,21 @@ def test_every_node_installs_the_project_and_finds_redis(config):
     assert any("make install" in command for command in config["setup_commands"])
     head = " ".join(config["head_setup_commands"] + config["head_start_ray_commands"])
     workers = " ".join(config["worker_start_ray_commands"])
-    assert "redis-server" in head and "REDIS_URL=redis://127.0.0.1:6379" in head
-    assert "REDIS_URL=redis://$RAY_HEAD_IP:6379" in workers
-    assert config["head_start_ray_commands"][-1].endswith("serve deploy serve.yaml")
+    assert "redis-server" in head and "REDIS_URL=redis://:%s@127.0.0.1:6379" in head
+    assert "REDIS_URL=redis://:$REDIS_PASSWORD@$RAY_HEAD_IP:6379" in workers
+    assert config["head_start_ray_commands"][-1].endswith("serve deploy serve.cluster.yaml")
     assert "/home/ubuntu/trading-platform" in config["file_mounts"]
+
+
+def test_the_cluster_runs_behind_an_access_token_and_a_redis_password(config):
+    head = config["head_setup_commands"]
+    guard = next(command for command in head if "make cluster-secrets" in command)
+    assert "ACCESS_TOKEN" in guard and "REDIS_PASSWORD" in guard and "exit 1" in guard
+    assert head.index(guard) < min(i for i, command in enumerate(head) if "redis-server" in command)
+    assert any("requirepass $REDIS_PASSWORD" in command for command in head)
+    assert any("ACCESS_TOKEN=%s" in command for command in head)
+    assert "protected-mode no" not in " ".join(head)
+    assert config["file_mounts"]["/home/ubuntu/.trading-platform-secrets"] == ".env.cluster"
 
 
 def test_a_broken_config_is_refused():

@@ -36,7 +36,7 @@ def test_environment_overrides(clean_env: pytest.MonkeyPatch):
     clean_env.setenv("REDIS_URL", "redis://cache.internal:6380/2")
     clean_env.setenv("SESSION_TIMEOUT_S", "120")
     settings = load_settings()
-    assert settings.redis_url == "redis://cache.internal:6380/2"
+    assert settings.redis_url.get_secret_value() == "redis://cache.internal:6380/2"
     assert settings.session_timeout_s == 120
 
 
