@@ -6,7 +6,9 @@ import os
 import signal
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
 import ray
 import redis
 
@@ -78,3 +80,31 @@ def test_a_killed_server_is_relaunched_on_its_url_with_its_data(platform: Platfo
     finally:
         ray.get(actor.shutdown.remote())
         ray.kill(actor, no_restart=True)
+
+
+def test_the_server_requires_its_generated_password(platform: Platform, tmp_path):
+    url = ensure_embedded_redis(tmp_path)
+    actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+    try:
+        folder = tmp_path / "valkey"
+        password = (folder / "password").read_text()
+        assert len(password) >= 32
+        assert (folder / "password").stat().st_mode & 0o777 == 0o600
+        assert folder.stat().st_mode & 0o777 == 0o700, "its config holds the password too"
+        parts = urlsplit(url)
+        assert parts.hostname == "127.0.0.1" and parts.password == password
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=parts.port, socket_timeout=2).set("k", "v")
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=parts.port, password="guess").ping()
+        assert redis.Redis.from_url(url).ping()
+        status = str(ray.get(actor.status.remote()))
+        assert password not in status, "the status (shown on /health) never holds it"
+    finally:
+        ray.get(actor.shutdown.remote())
+        ray.kill(actor, no_restart=True)
+    # A restart keeps the password: the URL replicas hold stays valid.
+    assert ensure_embedded_redis(tmp_path) == url
+    actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+    ray.get(actor.shutdown.remote())
+    ray.kill(actor, no_restart=True)
