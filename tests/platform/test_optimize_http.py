@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
-import httpx
 import numpy as np
 import orjson
 import pytest
@@ -24,10 +22,15 @@ from kernels.backtest import METRICS, pack_params, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
+from tests.support.optimize_jobs import big_job_body as _big_body
+from tests.support.optimize_jobs import chunk_tasks as _chunk_tasks
+from tests.support.optimize_jobs import finish as _finish
+from tests.support.optimize_jobs import job as _job
+from tests.support.optimize_jobs import job_body as _body
+from tests.support.optimize_jobs import state_address as _state_address
+from tests.support.optimize_jobs import submit as _submit
 from tests.support.polling import wait_for
-from tests.support.session_calls import heartbeat, initiate, session_headers
-
-FINAL = ("succeeded", "failed", "cancelled")
+from tests.support.session_calls import initiate, session_headers
 
 
 @pytest.fixture
@@ -35,58 +38,6 @@ def token(http) -> str:
     """A fresh session for each test, not the module's (the test sessions time out after a
     minute, and these tests wait for jobs)."""
     return initiate(http)
-
-
-def _body(days: int = 3, interval: str = "5m", **overrides) -> dict:
-    span = trading_days_back(days, skip=10)
-    return {"strategy": "sma_cross", "grid": {"fast": {"min": 3, "max": 9, "step": 2},
-                                              "slow": [12, 20, 30]},
-            "symbol": "TSLA", "interval": interval, "start": str(span[0]),
-            "end": str(span[-1]), "commission": 0.0005, **overrides}
-
-
-def _big_body() -> dict:
-    """A job whose chunk tasks run for seconds on this machine: 1-minute bars, ~12k pairs."""
-    return _body(days=20, interval="1m", rth=False,
-                 grid={"fast": {"min": 2, "max": 80, "step": 1},
-                       "slow": {"min": 81, "max": 240, "step": 1}})
-
-
-def _submit(http: httpx.Client, token: str, body: dict) -> str:
-    answer = http.post("/optimize/", json=body, headers=session_headers(token), timeout=120)
-    assert answer.status_code == 202, answer.text
-    return answer.json()["job_id"]
-
-
-def _job(http: httpx.Client, job_id: str, token: str) -> dict:
-    answer = http.get(f"/optimize/{job_id}", headers=session_headers(token))
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def _finish(http: httpx.Client, job_id: str, token: str, timeout_s: float = 180) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = _job(http, job_id, token)
-        if job["status"] in FINAL:
-            return job
-        heartbeat(http, token)
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s}s: {job}")
-
-
-def _state_address() -> str:
-    """This test session's cluster (another Ray instance may run on the machine)."""
-    return ray.get_runtime_context().gcs_address
-
-
-def _chunk_tasks(job_id: str, state: str | None = None) -> list:
-    filters = [("name", "!=", f"optimize:{job_id}")]
-    if state:
-        filters.append(("state", "=", state))
-    return [task for task in list_tasks(address=_state_address(), filters=filters,
-                                             detail=True, limit=10_000)
-            if task.name.startswith(f"optimize:{job_id}:chunk-")]
 
 
 def test_job_sweeps_the_grid_and_its_best_equals_backtest(http, token, feed_ready):
