@@ -85,9 +85,19 @@ async function failure(res) {
   return new ApiError(res.status, body, Number.isFinite(retry) ? retry : null);
 }
 
-/** Send a request; behind an access token, ask for it once (login form) and send again. */
+const RETRY_DELAY_MS = 250;
+
+/**
+ * Send a request; behind an access token, ask for it once (login form) and send again. A GET
+ * that fails with 500 is sent once more: it is what a request gets whose replica died under it
+ * (Serve does not replay accepted requests), and a GET is safe to repeat.
+ */
 async function answer(method, path, options = {}) {
   let res = await send(method, path, options);
+  if (method === "GET" && res.status === 500) {
+    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+    res = await send(method, path, options);
+  }
   if (res.status === 401 && askForAccess) {
     const err = await failure(res);
     if (!needsAccess(err.status, err.body)) throw err;
