@@ -49,14 +49,23 @@ def job(http: httpx.Client, job_id: str, token: str) -> dict:
     return answer.json()
 
 
-def finish(http: httpx.Client, job_id: str, token: str, timeout_s: float = 180) -> dict:
+def finish(http: httpx.Client, job_id: str, token: str, timeout_s: float = 180,
+           stall_s: float | None = None) -> dict:
     """Poll the job (heartbeating its session) until it ends; AssertionError after
-    ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    ``timeout_s``, or once its status and progress have not changed for ``stall_s``."""
+    began = time.monotonic()
+    changed, seen = began, None
+    while time.monotonic() - began < timeout_s:
         state = job(http, job_id, token)
         if state["status"] in FINAL:
             return state
+        now = (state["status"], state["progress"]["done"], state["started_at"])
+        if now != seen:
+            changed, seen = time.monotonic(), now
+        elif stall_s is not None and time.monotonic() - changed > stall_s:
+            raise AssertionError(
+                f"job {job_id} stuck: still {state['status']} at {state['progress']}, "
+                f"unchanged for {stall_s:g} s (nothing runs it any more?): {state}")
         heartbeat(http, token)
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} still {state['status']} after {timeout_s}s: {state}")
