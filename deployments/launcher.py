@@ -143,6 +143,12 @@ def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def _stop_on(*signums: int) -> None:
+    # SIGINT too, explicitly: a job started in the background ignores it otherwise.
+    for signum in signums:
+        signal.signal(signum, _stop_on_signal)
+
+
 def main() -> int:
     """Run the platform in the foreground until Ctrl-C or SIGTERM."""
     try:
@@ -150,11 +156,11 @@ def main() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a background job ignores it
-        signal.signal(signum, _stop_on_signal)
+    _stop_on(signal.SIGTERM, signal.SIGINT)
     try:
         url = start_platform(http_port=settings.http_port, host=settings.host,
                              dashboard_port=settings.dashboard_port)
+        _stop_on(signal.SIGTERM, signal.SIGINT)  # again: ray.init installs its own handlers
         print(f"platform up: {url}/ (dashboard on {settings.host}:{settings.dashboard_port}); "
               "Ctrl-C stops it", flush=True)
         while True:

@@ -6,8 +6,11 @@ An outage of Redis surfaces as :class:`StateUnavailable`, which the HTTP layer t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -19,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from deployments.common.errors import StateUnavailable
 from deployments.common.settings import Settings
 
+T = TypeVar("T")
 KEY_PREFIX = "v1:"
 """Version prefix of every key, so a format change never reads old bytes as new."""
 
@@ -64,3 +68,20 @@ async def redis_reachable(client: aioredis.Redis) -> bool:
         return bool(await client.ping())
     except (RedisConnectionError, RedisTimeoutError, OSError):
         return False
+
+
+async def outlasting_outages(call: Callable[[], Awaitable[T]], patience_s: float = 60.0,
+                             pause_s: float = 0.5) -> T:
+    """``await call()``, called again while Redis is unavailable, for up to ``patience_s``.
+
+    For long-lived work (an optimization's orchestrator, the scheduler) that must ride out a
+    Redis restart instead of failing: a request handler fails fast with 503 instead.
+    """
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return await call()
+        except StateUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(pause_s)

@@ -3,12 +3,15 @@
 It reads the job's request from Redis, loads the chart's bars once (from the bar cache, else
 the feed), puts them in the object store once, sweeps the grid in chunk tasks
 (:mod:`deployments.optimize.chunks`), scores the walk-forward splits and writes progress and
-the result back under the job id. A cancelled or expired job stops it between chunks.
+the result back under the job id. A cancelled or expired job stops it between chunks. A
+Redis outage (a restart of the embedded server, say) is ridden out: progress writes skip it,
+the cancel check counts the job as still running, and the other reads and writes wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -20,7 +23,8 @@ import redis.asyncio as aioredis
 from deployments.backtest.request import OptimizeIn
 from deployments.charts.request import ChartRequest
 from deployments.charts.source import ChartSource
-from deployments.common.redis_client import make_client
+from deployments.common.errors import StateUnavailable
+from deployments.common.redis_client import make_client, outlasting_outages
 from deployments.common.settings import Settings
 from deployments.optimize.chunks import SweepCancelled, devices_used, sweep_on_cluster
 from deployments.optimize.grid import expand_grid
@@ -51,10 +55,11 @@ def _out_of_sample(signals, arrays: tuple[np.ndarray, ...], grid, chosen: list[i
 
 async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: str,
                settings: Settings) -> None:
-    record = await store.request(job_id)
+    record = await outlasting_outages(lambda: store.request(job_id))
     if record is None or record["status"] != "queued":
         return  # cancelled before it started, or expired with its session
-    if not await store.update(job_id, ("queued",), status="running", started_at=time.time()):
+    if not await outlasting_outages(lambda: store.update(
+            job_id, ("queued",), status="running", started_at=time.time())):
         return
     began = time.perf_counter()
     # Admission validated the request, counted the grid and fixed the chart: trusted here.
@@ -62,7 +67,8 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     spec = load_registry(settings.strategies_dir).strategies[body.strategy]
     grid = expand_grid(spec, body.grid, max_combinations=None)
     chart = ChartRequest.from_json(record["admitted"]["chart"])
-    bars = await ChartSource(client, redis_url, settings).full(chart)
+    source = ChartSource(client, redis_url, settings)
+    bars = await outlasting_outages(lambda: source.full(chart))
     arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
     loaded = time.perf_counter()
     windows = []
@@ -78,10 +84,14 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
         nonlocal last_write
         if done == len(grid) or time.monotonic() - last_write >= PROGRESS_INTERVAL_S:
             last_write = time.monotonic()
-            await store.update(job_id, ("running",), done=done)
+            with contextlib.suppress(StateUnavailable):  # the next write or the result has it
+                await store.update(job_id, ("running",), done=done)
 
     async def cancelled() -> bool:
-        return await store.status(job_id) != "running"
+        try:
+            return await store.status(job_id) != "running"
+        except StateUnavailable:  # a cancel made meanwhile is seen once Redis is back
+            return False
 
     params = body.packed_params()
     metrics, ran = await sweep_on_cluster(
@@ -102,8 +112,9 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
                            "cuda_simulator": any(r["cuda_simulator"] for r in ran)}
     result["timings"] = {"prepare_s": round(loaded - began, 4), "sweep_s": round(swept - loaded, 4),
                          "total_s": round(time.perf_counter() - began, 4)}
-    await store.update(job_id, ("running",), status="succeeded", done=len(grid),
-                       finished_at=time.time(), device=device, result=result)
+    await outlasting_outages(lambda: store.update(
+        job_id, ("running",), status="succeeded", done=len(grid), finished_at=time.time(),
+        device=device, result=result))
 
 
 async def _guarded_run(job_id: str, settings: Settings, redis_url: str) -> None:
@@ -115,10 +126,10 @@ async def _guarded_run(job_id: str, settings: Settings, redis_url: str) -> None:
         log.info("optimization %s cancelled", job_id)
     except Exception as error:  # the job fails with a message; the orchestrator must not die
         log.exception("optimization %s failed", job_id)
-        message = str(error) or type(error).__name__
-        await store.update(
+        message = f"{type(error).__name__}: {str(error) or type(error).__name__}"[:2000]
+        await outlasting_outages(lambda: store.update(
             job_id, ("queued", "running"), status="failed", finished_at=time.time(),
-            error=f"{type(error).__name__}: {message}"[:2000])
+            error=message))
     finally:
         await client.aclose()
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
 import ray
 
 from deployments.common.named_actors import get_or_create
-from deployments.common.redis_client import make_client
+from deployments.common.redis_client import make_client, outlasting_outages
 from deployments.common.settings import Settings
 from deployments.optimize.jobs import JobStore
 from deployments.optimize.runner import submit_job
@@ -58,12 +59,13 @@ class OptimizeScheduler:
                 self._orchestrators_lost += 1
                 log.warning("orchestrator of %s lost (attempt %d): %s", job_id, attempt, error)
                 if attempt == MAX_ATTEMPTS:
-                    await self._store.update(
-                        job_id, ("queued", "running"), status="failed",
-                        finished_at=time.time(),
-                        error=f"orchestrator lost {MAX_ATTEMPTS} times: {type(error).__name__}")
+                    reason = f"orchestrator lost {MAX_ATTEMPTS} times: {type(error).__name__}"
+                    await outlasting_outages(partial(
+                        self._store.update, job_id, ("queued", "running"), status="failed",
+                        finished_at=time.time(), error=reason))
                     return
-                await self._store.update(job_id, ("running",), status="queued", done=0)
+                await outlasting_outages(partial(
+                    self._store.update, job_id, ("running",), status="queued", done=0))
 
     async def _resume_jobs(self) -> None:
         try:

@@ -89,12 +89,18 @@ const RETRY_DELAY_MS = 250;
 
 /**
  * Send a request; behind an access token, ask for it once (login form) and send again. A GET
- * that fails with 500 is sent once more: it is what a request gets whose replica died under it
- * (Serve does not replay accepted requests), and a GET is safe to repeat.
+ * that fails with 500 or a dropped connection is sent once more: that is what a request gets
+ * whose replica died under it (Serve does not replay accepted requests); a GET is safe to repeat.
  */
 async function answer(method, path, options = {}) {
-  let res = await send(method, path, options);
-  if (method === "GET" && res.status === 500) {
+  let res;
+  try {
+    res = await send(method, path, options);
+  } catch (err) {
+    if (method !== "GET" || !(err instanceof NetworkError)) throw err;
+    res = null; // the connection dropped with its replica: once more, below
+  }
+  if (method === "GET" && (res === null || res.status === 500)) {
     await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
     res = await send(method, path, options);
   }
