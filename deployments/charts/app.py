@@ -14,6 +14,7 @@ import numpy as np
 from fastapi import Query
 from ray import serve
 
+from deployments.charts.answer_cache import AnswerCache, head, tail
 from deployments.charts.bar_codec import HEADER_SIZE, column_range
 from deployments.charts.bar_store import (
     queue_slice,
@@ -41,14 +42,13 @@ from deployments.common.fields import (
 )
 from deployments.common.http_app import builder, error_responses, make_api
 from deployments.common.ingress import Ingress
-from deployments.common.json_response import OrjsonResponse
+from deployments.common.json_response import OrjsonResponse, SplicedJSONResponse
 from deployments.common.query_params import SessionToken
 from deployments.common.redis_client import KEY_PREFIX, redis_guard
 from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
 from deployments.sessions.access import expired_session
 from deployments.sessions.store import session_key
-from feeds.bars import Bars
 
 api = make_api(
     "Historical",
@@ -80,6 +80,7 @@ class HistoricalIngress(Ingress):
         super().__init__(api, settings)
         self._source = ChartSource(self._redis, self._redis_url, settings)
         self._store = self._source.store
+        self._answers = AnswerCache()
         warm_up_in_background(warm_up_kernels)
 
     @api.get("/", responses=error_responses(404))
@@ -107,18 +108,23 @@ class HistoricalIngress(Ingress):
         for _ in range(2):  # a result that expired between the round trips is rebuilt once
             if rows is None:
                 rows = await self._source.ensure(chart, key)
-            bars = await self._record_and_read(request_id, session_token, key, rows,
-                                               includes_today(chart))
-            if bars is not None:
+            parts = await self._record_and_read(request_id, session_token, key, rows,
+                                                includes_today(chart))
+            if parts is not None:
                 break
             rows = None
         else:
             raise ResultChanged("the chart's result keeps changing; retry")
-        return OrjsonResponse(chart_payload(
-            bars, request_id=request_id, symbol=chart.symbol, interval=chart.interval,
-            rth=chart.rth, total=rows,
-            has_more=rows > self._settings.initial_chunk_size,
-        ))
+        first = max(0, rows - self._settings.initial_chunk_size)
+
+        def encode() -> bytes:
+            return head(chart_payload(
+                slice_from(parts, first, rows), symbol=chart.symbol, interval=chart.interval,
+                rth=chart.rth, total=rows, has_more=first > 0,
+            ))
+
+        # The same chart for every session: its JSON is made once, request_id added per answer.
+        return SplicedJSONResponse(self._answers.body(key, rows, parts, encode), tail(request_id))
 
     @api.get("/chunk", responses=error_responses(404, 410))
     async def chunk(
@@ -159,9 +165,10 @@ class HistoricalIngress(Ingress):
 
     async def _record_and_read(
         self, request_id: str, token: str, key: str, rows: int, snapshot: bool
-    ) -> Bars | None:
-        """Round trip 2: record the request for the session and read its newest page; None if
-        the stored result is not the one ``rows`` describes any more.
+    ) -> list[bytes] | None:
+        """Round trip 2: record the request for the session and read its newest page (the six
+        column buffers of :func:`queue_slice`); None if the stored result is not the one
+        ``rows`` describes any more.
 
         A result that includes today is rebuilt every TODAY_CACHE_TTL_S, so the request gets
         its own snapshot (owned by the session) to page back through.
@@ -179,9 +186,10 @@ class HistoricalIngress(Ingress):
             self._sessions.queue_register(pipe, token, record)
             answers = await pipe.execute()
         offset = 4 if snapshot else 0
-        if rows_from_header(answers[offset]) != rows:
+        parts = answers[offset + 1:offset + 7]
+        if rows_from_header(answers[offset]) != rows or slice_from(parts, first, rows) is None:
             return None
-        return slice_from(answers[offset + 1:offset + 7], first, rows)
+        return parts
 
 
 build = builder(HistoricalIngress)
