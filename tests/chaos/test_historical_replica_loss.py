@@ -3,8 +3,10 @@
 What the platform promises: the other replica answers at once, so no request sent after the kill
 fails and none waits more than 5 s because a replica died (a stated product requirement, the one
 timing bound in the suite). What Ray Serve cannot promise: a request the dead replica had already
-accepted is not replayed elsewhere; the proxy answers it 500. serve.yaml bounds how many those can
-be (the replica's ``max_ongoing_requests``); the test checks that bound and prints the figures.
+accepted is not replayed elsewhere; the proxy answers it 500 (or drops it). serve.yaml bounds how
+many those can be (the replica's ``max_ongoing_requests``), and a GET is safe to send again: the
+clients here resend a failed one once after 0.25 s, as the web app does, and with that no request
+fails and none waits more than 5 s. The test checks both and prints the figures.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ SESSIONS = 4
 LOAD_S = 24.0
 KILL_AT_S = 8.0
 REQUIRED_MAX_WAIT_S = 5.0
+RESENT = (0, 500)
+RESEND_AFTER_S = 0.25
 
 
 def _historical() -> DeploymentDetails:
@@ -52,7 +56,7 @@ async def _load(platform, params: dict[str, str], tokens: list[str]) -> dict:
     """Closed-loop clients for LOAD_S; one replica killed at KILL_AT_S and watched until its
     replacement runs. Returns the samples (started, ended, status), the kill's time and the
     replacement's on the same clock, and the killed replica's id."""
-    samples: list[tuple[float, float, int]] = []
+    samples: list[tuple[float, float, int, int]] = []
     run: dict = {"samples": samples, "replaced_at": None}
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with httpx.AsyncClient(base_url=platform.base_url, headers=platform.auth_headers,
@@ -62,12 +66,19 @@ async def _load(platform, params: dict[str, str], tokens: list[str]) -> dict:
 
         async def one_client(token: str) -> None:
             while (started := time.perf_counter()) < until:
-                try:
-                    status = (await client.get("/historical/", params=params,
-                                               headers=session_headers(token))).status_code
-                except httpx.HTTPError:
-                    status = 0  # no answer at all: a dropped connection or a timeout
-                samples.append((started - clock, time.perf_counter() - clock, status))
+                status = await one_get(token)
+                final = status
+                if status in RESENT:  # what the web app does with a failed GET
+                    await asyncio.sleep(RESEND_AFTER_S)
+                    final = await one_get(token)
+                samples.append((started - clock, time.perf_counter() - clock, status, final))
+
+        async def one_get(token: str) -> int:
+            try:
+                return (await client.get("/historical/", params=params,
+                                         headers=session_headers(token))).status_code
+            except httpx.HTTPError:
+                return 0  # no answer at all: a dropped connection or a timeout
 
         async def kill_and_watch() -> None:
             await asyncio.sleep(KILL_AT_S)
@@ -111,7 +122,8 @@ def test_killing_a_historical_replica_under_load(platform, http, feed_ready):
     longest = max(s[1] - s[0] for s in in_flight + after)
     print(f"\n{len(samples)} requests by {CLIENTS} clients over {LOAD_S:.0f} s; replica {victim} "
           f"killed at {killed_at:.1f} s with {len(in_flight)} requests in flight, "
-          f"{len(failed_in_flight)} of them failed {sorted({s[2] for s in failed_in_flight})}; "
+          f"{len(failed_in_flight)} of them failed {sorted({s[2] for s in failed_in_flight})} "
+          f"and answered {sorted({s[3] for s in failed_in_flight})} when sent again; "
           f"{len(after)} sent after the kill, "
           f"{sum(s[2] != 200 for s in after)} failed; longest wait of these "
           f"{longest * 1000:.0f} ms; replacement running after {replaced}")
@@ -123,6 +135,7 @@ def test_killing_a_historical_replica_under_load(platform, http, feed_ready):
     assert all(s[2] in (0, 500) for s in failed_in_flight), failed_in_flight
     assert len(failed_in_flight) <= per_replica, (
         "only requests the dead replica had accepted may fail")
+    assert all(s[3] == 200 for s in samples), "resent once, every request is answered"
     assert longest < REQUIRED_MAX_WAIT_S, f"a request waited {longest:.1f} s around the kill"
     assert wait_for(lambda: victim not in _running_ids() and len(_running_ids()) >= 2, 120), (
         "the killed replica is replaced")
