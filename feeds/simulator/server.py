@@ -2,7 +2,8 @@
 
 Answers ``S,SET PROTOCOL`` (6.1, 6.2), ``HIT``, ``HTT`` and ``HDT`` with the line formats of
 IQFeed, from the deterministic synthetic market; unknown symbols get ``Invalid symbol.``,
-empty windows ``!NO_DATA!``, unparsable requests ``E,!SYNTAX_ERROR!,``. The admin port sends
+empty windows ``!NO_DATA!``, unparsable or unsupported requests ``<id>,E,!SYNTAX_ERROR!,``
+(unprefixed only when no request id can be read). The admin port sends
 ``S,STATS`` once a second and takes ``S,SIM,<fault>,<value>`` / ``S,SIM,CLEAR`` to switch the
 faults of :class:`SimulatorFaults`. Like IQConnect, it can exit a few seconds after its last
 client leaves (``idle_exit_s``).
@@ -30,6 +31,12 @@ from feeds.synthetic_market import is_known_symbol
 
 _DEFAULT_PROTOCOL = "6.1"
 _CHUNK_LINES = 4096
+
+
+REQUEST_ID_FIELD = {"HIT": 9, "HID": 8, "HIX": 5, "HTT": 8, "HTD": 7, "HTX": 4, "HDT": 6,
+                    "HDX": 4, "HWX": 4, "HMX": 4}
+"""Where each history request of protocol 6.x carries its RequestID (0-based field). The
+simulator answers HIT, HTT and HDT; the others get a syntax error, under their id."""
 
 
 class _SyntaxError(Exception):
@@ -175,17 +182,18 @@ class IQFeedSimulator:
         """Answer one request line; False when the connection was dropped on purpose."""
         fields = text.split(",")
         command = fields[0]
-        request_id = None
+        index = REQUEST_ID_FIELD.get(command)
+        request_id = fields[index] or None if index is not None and len(fields) > index else None
         try:
-            if command not in ("HIT", "HTT", "HDT"):
+            if command not in ("HIT", "HTT", "HDT") or index is None or not fields[1]:
                 raise _SyntaxError
-            index = {"HIT": 9, "HTT": 8, "HDT": 6}[command]
-            if len(fields) <= index or not fields[1]:
+            if len(fields) <= index:
                 raise _SyntaxError
-            request_id = fields[index] or None
             answer = await self._answer(command, fields, request_id or "", version)
         except _SyntaxError:
-            writer.write(error_line(None, "!SYNTAX_ERROR!") + end_line(None))
+            # Real IQFeed prefixes the error of a request that carried an id with that id;
+            # clients such as pyiqfeed route lines by it and stop on an unprefixed one.
+            writer.write(error_line(request_id, "!SYNTAX_ERROR!") + end_line(request_id))
             await writer.drain()
             return True
         return await self._send(answer, request_id, writer)

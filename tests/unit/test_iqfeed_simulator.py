@@ -71,7 +71,11 @@ async def test_errors_are_answered_as_iqfeed_does(simulator, faults):
     lines = await _exchange(simulator, "HDT,SPY,20261121,20261122,,1,A2,")
     assert lines == ["A2,E,!NO_DATA!,", "A2,!ENDMSG!,"]
     lines = await _exchange(simulator, "HIT,SPY,sixty,,,,,,1,A3", until=b"ENDMSG")
-    assert lines[0] == "E,!SYNTAX_ERROR!,"
+    assert lines == ["A3,E,!SYNTAX_ERROR!,", "A3,!ENDMSG!,"], "the error carries the id"
+    lines = await _exchange(simulator, "HID,SPY,60,2,,,,1,A5,100,s", until=b"ENDMSG")
+    assert lines == ["A5,E,!SYNTAX_ERROR!,", "A5,!ENDMSG!,"], "pyiqfeed's request_bars_for_days"
+    lines = await _exchange(simulator, "XYZ,whatever", until=b"ENDMSG")
+    assert lines == ["E,!SYNTAX_ERROR!,", "!ENDMSG!,"], "no id to carry"
     faults.too_many = 1
     lines = await _exchange(simulator, "HDT,SPY,20260105,20260106,,1,A4,")
     assert lines == ["A4,E,Too many simultaneous history requests.,", "A4,!ENDMSG!,"]
