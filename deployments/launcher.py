@@ -11,7 +11,6 @@ and the benchmarks (:func:`start_platform`); Ctrl-C or SIGTERM stops it all.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -24,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from deployments.common.loopback_binds import is_loopback
 from deployments.common.settings import PROJECT_ROOT, ConfigError, load_settings
 
 IDLE_WORKERS = "8"
@@ -39,16 +39,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"

@@ -9,9 +9,20 @@ before a replica is created and narrows such all-interface gRPC addresses to 127
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 _ALL_INTERFACES = ("[::]:", "0.0.0.0:")
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def loopback_address(address: str) -> str:

@@ -11,6 +11,7 @@ the login form. Starting it also starts the cluster's IQFeed watchdog and feed a
 
 
 import asyncio
+import time
 from pathlib import Path
 
 import ray
@@ -93,11 +94,27 @@ def _actor_restarts() -> dict[str, int]:
     return {actor.name: int(actor.num_restarts or 0) for actor in actors if actor.name}
 
 
-async def _restarts() -> dict[str, int]:
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(_actor_restarts), 6)
-    except Exception:  # the state API is slow or down: the report goes on without it
-        return {}
+RESTARTS_MAX_AGE_S = 10.0
+"""How long a replica reuses the restart counts it read (every open web app polls /health)."""
+
+
+class _RestartCounts:
+    """The state API's restart counts, read at most every ``RESTARTS_MAX_AGE_S``."""
+
+    def __init__(self) -> None:
+        self._read_at = -RESTARTS_MAX_AGE_S
+        self._counts: dict[str, int] = {}
+
+    async def get(self) -> dict[str, int]:
+        """The counts, read again when older than ``RESTARTS_MAX_AGE_S``."""
+        now = time.monotonic()
+        if now - self._read_at >= RESTARTS_MAX_AGE_S:
+            try:
+                self._counts = await asyncio.wait_for(asyncio.to_thread(_actor_restarts), 6)
+            except Exception:  # the state API is slow or down: the report goes on without it
+                self._counts = {}
+            self._read_at = now
+        return self._counts
 
 
 @serve.deployment
@@ -115,6 +132,7 @@ class FrontendIngress(Ingress):
         self._feed = ensure_feed_actor(settings)
         self._janitor = ensure_session_janitor(settings, self._redis_url)
         self._scheduler = ensure_scheduler(settings, self._redis_url)
+        self._restart_counts = _RestartCounts()
 
     @api.get("/health")
     async def health(self, request: Request) -> dict[str, object]:
@@ -142,7 +160,7 @@ class FrontendIngress(Ingress):
                     or (guard_of(request.scope) is not None and holds_token(request.scope)))
         if not operator:
             return report
-        restarts = await _restarts()
+        restarts = await self._restart_counts.get()
         for name, answer in reports.items():
             if answer is not None:
                 answer["restarts_by_ray"] = restarts.get(name)

@@ -7,18 +7,16 @@ the access token, because they describe the host and other users' traffic.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
+
+from deployments.common.loopback_binds import is_loopback
 
 OK, DEGRADED = "ok", "degraded"
 
 
 def is_loopback_client(host: str | None) -> bool:
     """True for a client address in 127.0.0.0/8 or ::1 (an operator on the machine itself)."""
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host is not None and host != "localhost" and is_loopback(host)
 
 
 def components(redis_reachable: bool, reports: dict[str, dict[str, Any] | None]) -> dict[str, str]:

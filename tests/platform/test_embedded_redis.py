@@ -20,6 +20,13 @@ from tests.conftest import Platform
 from tests.support.polling import wait_for
 
 
+def _stop_server() -> None:
+    """Stop the cluster's embedded server (it saves its data) and its actor for good."""
+    actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
+    ray.get(actor.shutdown.remote())
+    ray.kill(actor, no_restart=True)
+
+
 def test_one_server_per_cluster_whose_data_survives_an_actor_crash(platform: Platform, tmp_path):
     url = ensure_embedded_redis(tmp_path)
     try:
@@ -49,9 +56,7 @@ def test_one_server_per_cluster_whose_data_survives_an_actor_crash(platform: Pla
         assert client.get("v1:test:survivor") == b"bars"
         assert any((tmp_path / "valkey").rglob("*.aof")), "writes go to the append-only file"
     finally:
-        actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
-        ray.get(actor.shutdown.remote())
-        ray.kill(actor, no_restart=True)
+        _stop_server()
 
 
 def test_a_killed_server_is_relaunched_on_its_url_with_its_data(platform: Platform, tmp_path):
@@ -78,8 +83,7 @@ def test_a_killed_server_is_relaunched_on_its_url_with_its_data(platform: Platfo
         assert status["up"] and status["restarts"] == 1
         assert not Path(f"/proc/{pid}").exists(), "the killed server was reaped"
     finally:
-        ray.get(actor.shutdown.remote())
-        ray.kill(actor, no_restart=True)
+        _stop_server()
 
 
 def test_the_server_requires_its_generated_password(platform: Platform, tmp_path):
@@ -101,10 +105,7 @@ def test_the_server_requires_its_generated_password(platform: Platform, tmp_path
         status = str(ray.get(actor.status.remote()))
         assert password not in status, "the status (shown on /health) never holds it"
     finally:
-        ray.get(actor.shutdown.remote())
-        ray.kill(actor, no_restart=True)
+        _stop_server()
     # A restart keeps the password: the URL replicas hold stays valid.
     assert ensure_embedded_redis(tmp_path) == url
-    actor = ray.get_actor(ACTOR_NAME, namespace=PLATFORM_NAMESPACE)
-    ray.get(actor.shutdown.remote())
-    ray.kill(actor, no_restart=True)
+    _stop_server()

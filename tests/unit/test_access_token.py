@@ -6,9 +6,8 @@ import pytest
 from pydantic import SecretStr
 
 from deployments.common.access_token import COOKIE_NAME, AccessGuard, make_guard
-from deployments.common.loopback_binds import loopback_address
+from deployments.common.loopback_binds import is_loopback, loopback_address
 from deployments.frontend.health import components, is_loopback_client, overall
-from deployments.launcher import is_loopback
 
 TOKEN = "correct-horse-battery-staple-42"
 
