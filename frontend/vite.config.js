@@ -30,7 +30,7 @@ export default defineConfig({
   server: {
     // `npm run dev` against a running `make run`.
     proxy: Object.fromEntries(
-      ["/utils", "/historical", "/strategies", "/backtest", "/optimize", "/health"].map(
+      ["/utils", "/historical", "/strategies", "/backtest", "/optimize", "/data", "/health"].map(
         (path) => [path, "http://127.0.0.1:8000"],
       ),
     ),

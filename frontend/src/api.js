@@ -73,16 +73,20 @@ async function send(method, path, { query, json, signal, token, accept = "applic
   }
 }
 
-async function failure(res) {
-  const text = await res.text();
+/** The ApiError of an answer's status, body text and Retry-After header. */
+function errorOf(status, text, retryAfter) {
   let body = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
     body = { detail: text.slice(0, 200) };
   }
-  const retry = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
-  return new ApiError(res.status, body, Number.isFinite(retry) ? retry : null);
+  const retry = Number.parseInt(retryAfter ?? "", 10);
+  return new ApiError(status, body, Number.isFinite(retry) ? retry : null);
+}
+
+async function failure(res) {
+  return errorOf(res.status, await res.text(), res.headers.get("retry-after"));
 }
 
 const RETRY_DELAY_MS = 250;
@@ -188,6 +192,62 @@ export async function followOptimization(token, jobId, onEvent, signal) {
       if (data.length) onEvent(name, JSON.parse(data.join("\n")));
     }
   }
+}
+
+// --- imported data ---------------------------------------------------------------------------
+
+/** The market-data sources and their symbols: {sources: [{name, kind, symbols}]}. */
+export const fetchDataSources = (token) => request("GET", "data/", { token });
+
+/** How far the server is with an upload: {import_id, state, rows, bytes_read, bytes_total}. */
+export const importStatus = (token, importId, signal) =>
+  request("GET", `data/imports/${encodeURIComponent(importId)}`, { token, signal });
+
+export const deleteImported = (token, symbol) =>
+  request("DELETE", `data/${encodeURIComponent(symbol)}`, { token });
+
+/**
+ * POST a multipart form with XMLHttpRequest, the one browser API that reports upload progress:
+ * ``onProgress(sent, total)`` as bytes leave. Resolves to {status, text, retryAfter}; rejects
+ * with NetworkError (or an AbortError when ``signal`` aborts).
+ */
+function postForm(path, form, { token, onProgress, signal }) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", new URL(path, window.location.href));
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("accept", "application/json");
+    if (token) xhr.setRequestHeader(SESSION_HEADER, token);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress?.(event.loaded, event.total);
+    });
+    xhr.addEventListener("load", () =>
+      resolve({ status: xhr.status, text: xhr.responseText, retryAfter: xhr.getResponseHeader("retry-after") }));
+    xhr.addEventListener("error", () => reject(new NetworkError(new Error("upload failed"))));
+    xhr.addEventListener("abort", () => reject(new DOMException("The upload was cancelled.", "AbortError")));
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.send(form);
+  });
+}
+
+/**
+ * Import a CSV or Parquet file: ``fields`` are {file, symbol, timezone, resolution, session,
+ * import_id} (blank ones are left out). Answers {symbol, bars, first, last, resolution, ...}.
+ */
+export async function importFile(token, fields, { onProgress, signal } = {}) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== undefined && value !== null && value !== "") form.append(name, value);
+  }
+  let res = await postForm("data/import", form, { token, onProgress, signal });
+  if (res.status === 401 && askForAccess) {
+    const err = errorOf(res.status, res.text, res.retryAfter);
+    if (!needsAccess(err.status, err.body)) throw err;
+    await askForAccess(err);
+    res = await postForm("data/import", form, { token, onProgress, signal });
+  }
+  if (res.status < 200 || res.status >= 300) throw errorOf(res.status, res.text, res.retryAfter);
+  return res.text ? JSON.parse(res.text) : null;
 }
 
 export const fetchHealth = () => request("GET", "health");
