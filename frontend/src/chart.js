@@ -20,6 +20,8 @@ const TEXT = "#b2b5be";
 const GRID = "#1e2230";
 const LOAD_OLDER_WITHIN_BARS = 80;
 
+/** The legend's short name of a time zone: "ET" for New York, else the zone ("UTC"). */
+const zoneLabel = (zone) => (!zone || zone === "America/New_York" ? "ET" : zone);
 const decimals = (price) => (Math.abs(price) >= 1 ? 2 : 4);
 const fmtPrice = (x) => x.toFixed(decimals(x));
 const fmtVolume = (v) =>
@@ -306,7 +308,7 @@ export class ChartView {
     const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
     this.legend.innerHTML =
       `<div><span class="font-sans text-[13px] font-semibold">${esc(this.meta.symbol)}</span>` +
-      ` <span class="opacity-60">${esc(this.meta.interval)} · ${formatDisplayTime(bar.time, this.meta)} ET</span></div>` +
+      ` <span class="opacity-60">${esc(this.meta.interval)} · ${formatDisplayTime(bar.time, this.meta)} ${esc(zoneLabel(this.meta.timezone))}</span></div>` +
       `<div>O <span class="${cls}">${fmtPrice(bar.open)}</span> H <span class="${cls}">${fmtPrice(bar.high)}</span>` +
       ` L <span class="${cls}">${fmtPrice(bar.low)}</span> C <span class="${cls}">${fmtPrice(bar.close)}</span>` +
       ` <span class="${cls}">${sign}${change.toFixed(decimals(bar.close))} (${sign}${pct.toFixed(2)}%)</span>` +

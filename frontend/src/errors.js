@@ -5,6 +5,8 @@ const FIELD_NAMES = {
   symbol: "Symbol", interval: "Interval", start: "From", end: "To", rth: "Hours",
   strategy: "Strategy", objective: "Objective", top_n: "Top results",
   "X-Session-Token": "Session", request_id: "Chart",
+  file: "File", timezone: "Time zone", resolution: "Resolution", session: "Session hours",
+  import_id: "Import",
 };
 
 /** A readable name for a field the platform named ("params.fast" -> "fast"). */

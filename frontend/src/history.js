@@ -45,6 +45,8 @@ export class ChartData {
     this.reloads = 0;
     this.retries = 0;
     this.errors = [];
+    this.notice = null; // why the chart on screen is empty ("no trading sessions between ...")
+    this.timezone = null; // the exchange zone its times are shown in
     this.timings = { loadMs: null, fetchMs: null, renderMs: null, chunkMs: null, chunkRenderMs: null };
     this._abort = null;
     view.onNearOldest = () => this.loadOlder();
@@ -68,11 +70,13 @@ export class ChartData {
       this.requestId = payload.request_id;
       this.total = payload.total;
       this.hasMore = payload.has_more;
+      this.notice = typeof payload.notice === "string" && payload.notice ? payload.notice : null;
+      this.timezone = payload.timezone ?? null;
       this.requested = new Set();
       this.chunkLog = [];
       this.prepends = [];
       this.view.setBars(payload, displayTimes(payload), {
-        symbol: payload.symbol, interval: payload.interval, rth: payload.rth,
+        symbol: payload.symbol, interval: payload.interval, rth: payload.rth, timezone: payload.timezone,
         ...intervalMeta(payload.interval),
       });
       await nextPaint();
@@ -183,6 +187,8 @@ export class ChartData {
       requestId: this.requestId,
       total: this.total,
       hasMore: this.hasMore,
+      notice: this.notice,
+      timezone: this.timezone,
       loading: this.loading,
       loadingOlder: this.loadingOlder,
       chunkRequests: this.chunkLog.slice(),

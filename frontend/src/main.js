@@ -1,15 +1,17 @@
-// Wiring of the app: chart controls, session, chart data, panels, status bar and the read-only
-// state on ``window.__app`` that the browser tests and the benchmark read.
+// Wiring of the app: chart controls, session, chart data, panels, the import dialog, status bar
+// and the read-only state on ``window.__app`` that the browser tests and the benchmark read.
 import "./style.css";
 
 import { fetchHealth } from "./api.js";
 import { ChartView } from "./chart.js";
 import { ChartData } from "./history.js";
+import { ImportDialog } from "./importer.js";
 import { installLogin } from "./login.js";
 import { OptimizePanel } from "./optimize.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
 import { Session } from "./session.js";
 import { StrategyPanel } from "./strategy.js";
+import { isoDate, normalizeSymbol, SymbolSuggestions } from "./symbols.js";
 import { exchangeDate } from "./time.js";
 import { Toasts } from "./toast.js";
 
@@ -26,9 +28,32 @@ const view = new ChartView($("chart"), $("legend"));
 const data = new ChartData({ session, view, toasts, onChange: showChartState });
 const strategy = new StrategyPanel({ session, view, data, toasts });
 const optimize = new OptimizePanel({ session, data, strategy, toasts, showTab });
+const suggestions = new SymbolSuggestions({ session, list: $("symbols"), fallback: SYMBOLS });
+const importer = new ImportDialog({ session, toasts, suggestions, onChart: chartImported });
+
+const UNIT_S = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const seconds = (interval) => {
+  const match = /^(\d+)([smhdw])$/.exec(interval ?? "");
+  return match ? Number(match[1]) * UNIT_S[match[2]] : null;
+};
+
+/** The finest chart interval an imported resolution allows ("1s" -> "5s", "1m" -> "1m"). */
+function intervalFor(resolution, current) {
+  const base = seconds(resolution);
+  if (!base) return current;
+  return INTERVALS.find((i) => seconds(i) >= base && seconds(i) % base === 0) ?? current;
+}
+
+/** Chart an imported symbol ({symbol, first, last, resolution}) over all its bars. */
+function chartImported(info) {
+  $("symbol").value = info.symbol;
+  $("interval").value = intervalFor(info.resolution, $("interval").value);
+  if (info.first) $("start").value = isoDate(info.first);
+  if (info.last) $("end").value = isoDate(info.last);
+  return loadChart();
+}
 
 function buildControls() {
-  $("symbols").innerHTML = SYMBOLS.map((s) => `<option value="${s}"></option>`).join("");
   $("interval").innerHTML = INTERVALS.map((i) => `<option>${i}</option>`).join("");
   $("presets").innerHTML = PRESETS.map(([label, days]) =>
     `<button type="button" class="join-item btn btn-sm btn-ghost border-base-300 px-2" data-days="${days}" title="Last ${label}">${label}</button>`).join("");
@@ -58,7 +83,7 @@ function buildControls() {
 /** The chart the controls describe. */
 function chartSpec() {
   return {
-    symbol: $("symbol").value.trim().toUpperCase(),
+    symbol: normalizeSymbol($("symbol").value),
     interval: $("interval").value,
     start: $("start").value,
     end: $("end").value,
@@ -76,7 +101,10 @@ function loadChart() {
     return Promise.resolve(false);
   }
   savePrefs({ chart: spec });
-  return data.load(spec);
+  return data.load(spec).then((loaded) => {
+    if (loaded) suggestions.remember(spec.symbol);
+    return loaded;
+  });
 }
 
 function showChartState(state) {
@@ -87,7 +115,11 @@ function showChartState(state) {
   $("load").querySelector(".loading").classList.toggle("hidden", !state.loading);
   $("chart").setAttribute("aria-busy", String(loading));
   const snap = view.snapshot();
-  $("chart-empty").classList.toggle("hidden", snap.bars > 0 || state.loading);
+  const notice = !state.loading && snap.bars === 0 ? state.notice : null;
+  $("chart-notice-text").textContent = notice ?? "";
+  $("chart-notice").classList.toggle("hidden", !notice);
+  $("chart-empty").classList.toggle("hidden", snap.bars > 0 || state.loading || Boolean(notice));
+  if (state.timezone) $("status-tz").textContent = `Exchange time (${state.timezone})`;
   if (!state.requestId) return;
   $("status-bars").textContent = `${snap.bars.toLocaleString("en-US")} of ${state.total.toLocaleString("en-US")} bars`;
   $("status-history").textContent = state.loadingOlder ? "loading older bars…" : state.hasMore ? "scroll left for older bars" : "all bars loaded";
@@ -155,6 +187,8 @@ window.__app = Object.freeze({
   backtest: () => ({ runs: strategy.runs, running: strategy.running, trades: strategy.lastResult?.trades.length ?? null, metrics: strategy.lastResult ? { ...strategy.lastResult.metrics } : null }),
   optimize: () => optimize.snapshot(),
   toasts: () => toasts.shown.map((t) => ({ ...t })),
+  imports: () => importer.snapshot(),
+  symbols: () => suggestions.snapshot(),
   ready: () => ready,
 });
 
@@ -172,6 +206,7 @@ async function start() {
   } catch (err) {
     toasts.show({ kind: "error", title: "Cannot start a session", message: err.message, action: { label: "Retry", run: () => window.location.reload() } });
   }
+  suggestions.refresh(); // imported and feed symbols for the symbol box, in the background
   await strategy.init();
   await loadChart();
   ready = true; // the remembered chart has loaded (or failed with a toast)
