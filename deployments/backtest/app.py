@@ -11,7 +11,6 @@ from ray import serve
 
 from deployments.backtest.request import BacktestIn, find_strategy
 from deployments.backtest.result import run_backtest, warm_up_backtest
-from deployments.charts.request import parse_chart_request
 from deployments.charts.source import ChartSource
 from deployments.common.errors import FieldError
 from deployments.common.http_app import builder, make_api
@@ -47,8 +46,8 @@ class BacktestIngress(Ingress):
             params = spec.validate(body.params)
         except ParamError as error:
             raise FieldError(f"params.{error.param}", error.reason) from None
-        chart = parse_chart_request(self._settings, body.symbol, body.interval, body.start,
-                                    body.end, body.rth)
+        chart = await self._source.chart_request(body.symbol, body.interval, body.start,
+                                                 body.end, body.rth)
         bars = await self._source.full(chart)
         if len(bars) < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")

@@ -24,7 +24,6 @@ from deployments.charts.bar_store import (
     snapshot_key,
 )
 from deployments.charts.payload import chart_payload
-from deployments.charts.request import parse_chart_request
 from deployments.charts.source import (
     ChartSource,
     includes_today,
@@ -94,8 +93,8 @@ class HistoricalIngress(Ingress):
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
     ) -> OrjsonResponse:
         """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
-        chart = parse_chart_request(self._settings, symbol, interval, start, end, rth)
-        key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
+        chart = await self._source.chart_request(symbol, interval, start, end, rth)
+        key = result_key(chart.cache_symbol, chart.rth, chart.interval, chart.start, chart.end)
         # Round trip 1: the session and the cached result's size together.
         async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(session_key(session_token))

@@ -4,8 +4,9 @@ Keys (all under ``v1:``):
 
 - ``v1:bars:<tier>:<symbol>:<YYYYMMDD>``   base bars of one trading day (compressed when it pays);
   an empty value body means "no bars that day", so such days are not fetched again
-- ``v1:agg:<symbol>:<rth|eth>:<interval>:<start>:<end>``   a full resampled result, uncompressed
-  so that a page of it is read with GETRANGE per column instead of the whole value; written
+- ``v1:agg:<symbol>[@<generation>]:<rth|eth>:<interval>:<start>:<end>``   a full resampled
+  result (an imported symbol's keys carry its generation), uncompressed so that a page of it
+  is read with GETRANGE per column instead of the whole value; written
   once (SET NX) and left to expire, never rewritten in place
 - ``v1:snapshot:<request_id>``   a request's own copy of a result that includes today
 """
@@ -32,8 +33,14 @@ def snapshot_key(request_id: str) -> str:
 
 
 def result_key(symbol: str, rth: bool, interval: str, start: int, end: int) -> str:
-    """Key of a full resampled result for a symbol, session kind, interval and UTC range."""
+    """Key of a full resampled result for a symbol (an imported one as ``file:X@<generation>``),
+    session kind, interval and UTC range."""
     return f"{KEY_PREFIX}agg:{symbol}:{'rth' if rth else 'eth'}:{interval}:{start}:{end}"
+
+
+def result_key_prefix(file_symbol: str) -> str:
+    """The start of every result key of an imported symbol, whatever its generation."""
+    return f"{KEY_PREFIX}agg:{file_symbol}@"
 
 
 class BarStore:

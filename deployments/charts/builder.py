@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import numpy as np
 
 from deployments.charts.request import ChartRequest
-from deployments.charts.tiers import DAILY_TIER, TIER_SECONDS
+from deployments.charts.tiers import DAILY_TIER
 from feeds.bars import Bars
 from feeds.eastern_time import offset_table
 from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN
@@ -25,9 +27,10 @@ def select_base(request: ChartRequest, base: Bars) -> tuple[Bars, tuple]:
         _, index = np.unique(base.t, return_index=True)
         base = Bars(*(column[index] for column in base.columns()))
     keep = (base.t >= request.start) & (base.t < request.end)
-    tz = offset_table(request.start, request.end)
-    if request.rth and request.tier != DAILY_TIER:
-        keep &= session_mask(base.t, REGULAR_OPEN_S, REGULAR_CLOSE_S, *tz)
+    tz = offset_table(request.start, request.end, ZoneInfo(request.zone))
+    daily_base = request.tier == DAILY_TIER or request.bar_s >= 86400
+    if request.rth and request.session is not None and not daily_base:
+        keep &= session_mask(base.t, *request.session, *tz)
     return Bars(*(column[keep] for column in base.columns())), tz
 
 
@@ -35,11 +38,11 @@ def build_chart(request: ChartRequest, base: Bars) -> Bars:
     """The request's bars from its tier's base bars."""
     bars, tz = select_base(request, base)
     if request.interval in ("1d", "1w"):
-        if request.tier == DAILY_TIER and request.interval == "1d":
+        if request.bar_s >= 86400 and request.interval == "1d":
             return bars
         return Bars(*resample_sessions(
             *bars.columns(), request.interval == "1w", request.session_open_s, *tz
         ))
-    if request.interval_s == TIER_SECONDS[request.tier]:
+    if request.interval_s == request.bar_s:
         return bars
-    return Bars(*resample_intraday(*bars.columns(), request.interval_s, ANCHOR_S, *tz))
+    return Bars(*resample_intraday(*bars.columns(), request.interval_s, request.anchor_s, *tz))

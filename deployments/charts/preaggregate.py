@@ -13,7 +13,7 @@ import redis
 
 from deployments.charts import bar_codec
 from deployments.charts.bar_store import result_key
-from deployments.charts.builder import ANCHOR_S, select_base
+from deployments.charts.builder import select_base
 from deployments.charts.request import ChartRequest
 from feeds.bars import Bars
 from kernels.resample import STANDARD_INTERVALS, derive_standard
@@ -23,12 +23,15 @@ LOCK_TTL_S = 600
 
 def lock_key(request: ChartRequest) -> str:
     """Key of the lock held while a range is being pre-aggregated."""
-    return result_key(request.symbol, request.rth, "preaggregate", request.start, request.end)
+    return result_key(request.cache_symbol, request.rth, "preaggregate", request.start,
+                      request.end)
 
 
 def task_name(request: ChartRequest) -> str:
     """The task's name in the Ray dashboard."""
-    return f"preaggregate:{request.symbol}:{request.days[0]}:{request.days[-1]}"
+    if request.days:
+        return f"preaggregate:{request.symbol}:{request.days[0]}:{request.days[-1]}"
+    return f"preaggregate:{request.symbol}:{request.start}:{request.end}"
 
 
 def preaggregate(redis_url: str, request: ChartRequest, base: Bars, ttl_s: int) -> list[str]:
@@ -36,16 +39,16 @@ def preaggregate(redis_url: str, request: ChartRequest, base: Bars, ttl_s: int) 
     client = redis.Redis.from_url(redis_url, socket_timeout=10)
     try:
         bars, tz = select_base(request, base)
-        base_s = 1 if request.tier == "1s" else 60
         derived = derive_standard(
-            *bars.columns(), base_s, ANCHOR_S, request.session_open_s, *tz
+            *bars.columns(), request.bar_s, request.anchor_s, request.session_open_s, *tz
         )
         stored = []
         with client.pipeline(transaction=False) as pipe:
             for name, columns in derived.items():
                 if name not in STANDARD_INTERVALS:
                     continue  # 1d comes from IQFeed's daily bars, not from intraday data
-                key = result_key(request.symbol, request.rth, name, request.start, request.end)
+                key = result_key(request.cache_symbol, request.rth, name, request.start,
+                                 request.end)
                 pipe.set(key, bar_codec.encode(Bars(*columns)), ex=ttl_s, nx=True)
                 stored.append(name)
             pipe.execute()

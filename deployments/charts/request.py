@@ -1,9 +1,12 @@
 """What a chart asks for, validated: symbol, interval, exchange-time range, session kind.
 
-``start`` and ``end`` are ISO dates or date-times in exchange time (America/New_York); a date
-``end`` includes that whole day. Intervals: ``<N>s``, ``<N>m``, ``<N>h`` (up to one day), ``1d``
-(one bar per session) and ``1w``; daily and weekly ranges may be 20 times ``MAX_REQUEST_DAYS``
-long. Every problem raises :class:`FieldError` naming the field.
+``start`` and ``end`` are ISO dates or date-times in the symbol's time zone (America/New_York
+for IQFeed symbols, the imported zone for ``file:`` symbols); a date ``end`` includes that whole
+day. Intervals: ``<N>s``, ``<N>m``, ``<N>h`` (up to one day), ``1d`` (one bar per session) and
+``1w``. IQFeed ranges are limited in days (daily and weekly ones may be 20 times
+``MAX_REQUEST_DAYS`` long); an imported symbol's range is limited by its bar count
+(``MAX_CHART_BARS``) and its interval by the file's resolution. Every problem raises
+:class:`FieldError` naming the field.
 """
 
 from __future__ import annotations
@@ -12,17 +15,31 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from deployments.charts.tiers import DAILY_TIER, exchange_today
 from deployments.common.errors import FieldError
 from deployments.common.settings import Settings
 from feeds.eastern_time import EASTERN
+from feeds.files.store import SymbolEntry, file_symbol, is_file_symbol
+from feeds.files.validation import resolution_name
 from feeds.iqfeed.client import normalize_symbol
-from feeds.market_calendar import PRE_MARKET_OPEN, REGULAR_OPEN, trading_days
+from feeds.iqfeed.errors import SymbolNotFound
+from feeds.market_calendar import PRE_MARKET_OPEN, REGULAR_CLOSE, REGULAR_OPEN, trading_days
 
 _INTERVAL = re.compile(r"([1-9][0-9]{0,5})([smh])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 SESSION_INTERVALS = ("1d", "1w")
+FILE_TIER = "file"
+"""The tier of an imported symbol: its own bars, at the file's resolution."""
+_TIER_BASE_S = {"1s": 1, "1m": 60, "1d": 86400}
+
+
+def _seconds_of(clock: time) -> int:
+    return clock.hour * 3600 + clock.minute * 60
+
+
+EXCHANGE_SESSION = (_seconds_of(REGULAR_OPEN), _seconds_of(REGULAR_CLOSE))
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,13 @@ class ChartRequest:
     days: tuple[date, ...]
     rth: bool
     tier: str
+    zone: str = "America/New_York"
+    base_s: int = 0
+    """Seconds of the base bars the chart is built from (0: the tier's)."""
+    session: tuple[int, int] | None = EXCHANGE_SESSION
+    """Regular session, seconds after local midnight; None: a 24-hour market."""
+    generation: int = 0
+    """An imported symbol's generation: a re-import changes it, and so the cache keys."""
 
     def as_json(self) -> dict[str, Any]:
         """The request as JSON-ready values, for a job record; :meth:`from_json` reads it."""
@@ -45,11 +69,35 @@ class ChartRequest:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChartRequest:
         """The request :meth:`as_json` wrote, as it was validated then (not validated again)."""
-        return cls(**{**data, "days": tuple(date.fromisoformat(day) for day in data["days"])})
+        session = data.get("session", EXCHANGE_SESSION)
+        return cls(**{**data, "days": tuple(date.fromisoformat(day) for day in data["days"]),
+                      "session": tuple(session) if session else None})
+
+    @property
+    def bar_s(self) -> int:
+        """Seconds of one base bar."""
+        return self.base_s or _TIER_BASE_S[self.tier]
+
+    @property
+    def is_file(self) -> bool:
+        """True for an imported symbol."""
+        return self.tier == FILE_TIER
+
+    @property
+    def cache_symbol(self) -> str:
+        """The symbol as cache keys name it (an imported one with its generation)."""
+        return f"{self.symbol}@{self.generation}" if self.is_file else self.symbol
+
+    @property
+    def anchor_s(self) -> int:
+        """Seconds after local midnight that intraday buckets count from (the regular open)."""
+        return self.session[0] if self.session else 0
 
     @property
     def session_open_s(self) -> int:
         """Seconds after local midnight at which this request's sessions open."""
+        if self.is_file:
+            return self.session[0] if self.rth and self.session else 0
         opening = REGULAR_OPEN if self.rth else PRE_MARKET_OPEN
         return opening.hour * 3600 + opening.minute * 60
 
@@ -57,7 +105,7 @@ class ChartRequest:
 _FIRST_YEAR, _LAST_YEAR = 1990, 2100
 
 
-def _moment(field: str, text: str, end_of_day: bool) -> datetime:
+def _moment(field: str, text: str, end_of_day: bool, zone: ZoneInfo = EASTERN) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -71,8 +119,8 @@ def _moment(field: str, text: str, end_of_day: bool) -> datetime:
     if not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
         raise FieldError(field, f"must be between {_FIRST_YEAR} and {_LAST_YEAR}")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(EASTERN).replace(tzinfo=None)
-    return moment.replace(tzinfo=EASTERN)
+        moment = moment.astimezone(zone).replace(tzinfo=None)
+    return moment.replace(tzinfo=zone)
 
 
 def _interval(text: str) -> tuple[str, int]:
@@ -92,9 +140,15 @@ def _interval(text: str) -> tuple[str, int]:
 
 
 def parse_chart_request(
-    settings: Settings, symbol: str, interval: str, start: str, end: str, rth: bool
+    settings: Settings, symbol: str, interval: str, start: str, end: str, rth: bool,
+    imported: SymbolEntry | None = None,
 ) -> ChartRequest:
-    """Validate the query parameters of /historical; FieldError names the first bad one."""
+    """Validate the query parameters of /historical; FieldError names the first bad one.
+
+    A ``file:`` symbol needs its catalog entry ``imported`` (SymbolNotFound without one).
+    """
+    if is_file_symbol(symbol):
+        return _file_request(settings, symbol, interval, start, end, rth, imported)
     try:
         symbol = normalize_symbol(symbol)
     except ValueError as error:
@@ -132,4 +186,46 @@ def parse_chart_request(
         symbol=symbol, interval=name, interval_s=seconds,
         start=int(first.timestamp()), end=int(last.timestamp()),
         days=days, rth=rth, tier=tier,
+    )
+
+
+def _file_request(
+    settings: Settings, symbol: str, interval: str, start: str, end: str, rth: bool,
+    imported: SymbolEntry | None,
+) -> ChartRequest:
+    """An imported symbol's chart: its zone, its resolution as the finest interval, and a range
+    limited by the bars it holds rather than by days."""
+    try:
+        symbol = file_symbol(symbol)
+    except ValueError as error:
+        raise FieldError("symbol", str(error)) from None
+    if imported is None or imported.symbol != symbol:
+        raise SymbolNotFound(f"unknown symbol: {symbol} (not imported)")
+    name, seconds = _interval(interval)
+    resolution = imported.resolution_s
+    if seconds < resolution:
+        raise FieldError("interval",
+                         f"finest interval for this symbol is {resolution_name(resolution)}")
+    if name not in SESSION_INTERVALS and seconds % resolution:
+        raise FieldError("interval", f"must be a multiple of {resolution_name(resolution)} "
+                                     "(the symbol's resolution)")
+    zone = ZoneInfo(imported.timezone)
+    first = _moment("start", start, end_of_day=False, zone=zone)
+    last = _moment("end", end, end_of_day=True, zone=zone)
+    if last <= first:
+        raise FieldError("end", "must be after start")
+    if first.date() > datetime.now(zone).date():
+        raise FieldError("start", "is in the future")
+    lo, hi = int(first.timestamp()), int(last.timestamp())
+    held = max(1, imported.last + resolution - imported.first)
+    overlap = max(0, min(hi, imported.last + resolution) - max(lo, imported.first))
+    estimate = int(imported.bars * overlap / held)
+    if estimate > settings.max_chart_bars:
+        raise FieldError("end", (
+            f"the range holds about {estimate:,} bars of {resolution_name(resolution)}; a chart "
+            f"may hold at most {settings.max_chart_bars:,} (MAX_CHART_BARS): shorten it"))
+    return ChartRequest(
+        symbol=symbol, interval=name, interval_s=seconds, start=lo, end=hi, days=(), rth=rth,
+        tier=FILE_TIER, zone=imported.timezone, base_s=resolution, session=imported.session,
+        generation=imported.generation,
     )

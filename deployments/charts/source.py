@@ -1,9 +1,11 @@
 """Where chart bars come from, for every application that needs them (historical, backtest).
 
-A chart's full result lives in Redis under :func:`deployments.charts.bar_store.result_key`. On a
-miss exactly one caller in the cluster builds it (single flight): base bars from the cache or the
-``iqfeed`` actor, resampling off the event loop, storing, and starting the background
-pre-aggregation of the range's standard intervals.
+Two sources behind one interface: IQFeed symbols (``AAPL``: base bars from the Redis cache or
+the ``iqfeed`` actor) and imported ones (``file:GOOG``: the ``bar-files`` actor's store, its
+catalog entry read from Redis). A chart's full result lives in Redis under
+:func:`deployments.charts.bar_store.result_key`. On a miss exactly one caller in the cluster
+builds it (single flight): base bars, resampling off the event loop, storing, and starting the
+background pre-aggregation of the range's standard intervals.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from deployments.charts.bar_store import BarStore, result_key
 from deployments.charts.base_bars import BaseBarLoader
 from deployments.charts.builder import build_chart
 from deployments.charts.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
-from deployments.charts.request import ChartRequest
+from deployments.charts.request import ChartRequest, parse_chart_request
 from deployments.charts.single_flight import SingleFlight
 from deployments.charts.tiers import DAILY_TIER, exchange_today
 from deployments.common.errors import ResultChanged
 from deployments.common.redis_client import redis_guard
 from deployments.common.settings import Settings
+from deployments.data.catalog import cached_entry
+from deployments.data.store_actor import ensure_bar_files_actor
 from deployments.iqfeed.feed_actor import ensure_feed_actor
 from feeds.bars import Bars
+from feeds.files.store import SymbolEntry, file_symbol, is_file_symbol
 from kernels.resample import (
     PARALLEL_MIN_ROWS,
     derive_standard,
@@ -75,6 +80,32 @@ class ChartSource:
         self._flights = SingleFlight(client)
         self._loader = BaseBarLoader(self.store, ensure_feed_actor(settings), self._flights,
                                      settings)
+        self._files: ray.actor.ActorHandle | None = None
+
+    def _bar_files(self) -> ray.actor.ActorHandle:
+        if self._files is None:
+            self._files = ensure_bar_files_actor(self._settings)
+        return self._files
+
+    async def imported(self, symbol: str) -> SymbolEntry | None:
+        """An imported symbol's catalog entry (Redis mirror, else the actor); None if unknown."""
+        try:
+            symbol = file_symbol(symbol)
+        except ValueError:
+            return None
+        published, entry = await cached_entry(self._redis, symbol)
+        if published:
+            return entry
+        found = await self._bar_files().entry.remote(symbol)
+        return SymbolEntry.from_json(found) if found else None
+
+    async def chart_request(
+        self, symbol: str, interval: str, start: str, end: str, rth: bool
+    ) -> ChartRequest:
+        """The validated request (see :func:`parse_chart_request`), an imported symbol's
+        entry looked up first."""
+        entry = await self.imported(symbol) if is_file_symbol(symbol) else None
+        return parse_chart_request(self._settings, symbol, interval, start, end, rth, entry)
 
     async def ensure(self, chart: ChartRequest, key: str) -> int:
         """Rows of the stored result for ``chart``, building it first if needed."""
@@ -84,12 +115,12 @@ class ChartSource:
 
     async def count(self, chart: ChartRequest) -> int:
         """How many bars the chart has, read from its stored header (built first on a miss)."""
-        return await self.ensure(chart, result_key(chart.symbol, chart.rth, chart.interval,
-                                                   chart.start, chart.end))
+        return await self.ensure(chart, result_key(chart.cache_symbol, chart.rth,
+                                                   chart.interval, chart.start, chart.end))
 
     async def full(self, chart: ChartRequest) -> Bars:
         """Every bar of the chart (read whole from Redis, built first on a miss)."""
-        key = result_key(chart.symbol, chart.rth, chart.interval, chart.start, chart.end)
+        key = result_key(chart.cache_symbol, chart.rth, chart.interval, chart.start, chart.end)
         for _ in range(2):
             await self.ensure(chart, key)
             async with redis_guard():
@@ -98,8 +129,13 @@ class ChartSource:
                 return bar_codec.decode(value)
         raise ResultChanged("the chart's result expired while it was being read; retry")
 
+    async def _base(self, chart: ChartRequest) -> Bars:
+        if chart.is_file:
+            return await self._bar_files().read.remote(chart.symbol, chart.start, chart.end)
+        return await self._loader.load(chart.symbol, chart.tier, list(chart.days))
+
     async def _compute(self, chart: ChartRequest, key: str) -> int:
-        base = await self._loader.load(chart.symbol, chart.tier, list(chart.days))
+        base = await self._base(chart)
         rows, encoded = await asyncio.to_thread(_build_encoded, chart, base)
         ttl = (self._settings.today_cache_ttl_s if includes_today(chart)
                else self._settings.result_ttl_s)

@@ -31,13 +31,17 @@ class ApiError(Exception):
 
 
 class FieldError(ApiError):
-    """A request field with a bad value (422): ``FieldError("interval", "must look like 5m")``."""
+    """A request field with a bad value (422): ``FieldError("interval", "must look like 5m")``;
+    for an uploaded file, ``row`` (1-based data row) and ``column`` say where in it."""
 
     status = 422
     code = "invalid_request"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, row: int | None = None,
+                 column: str | None = None) -> None:
         super().__init__(message, field)
+        self.row = row
+        self.column = column
 
 
 class Unauthorized(ApiError):

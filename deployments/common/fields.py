@@ -16,8 +16,9 @@ SESSION_HEADER = "X-Session-Token"
 """The request header that carries the session token (never a URL: it would land in browser
 history, proxies' logs and Referer headers)."""
 
-SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9./@#+_^-]{0,29}$"
-SYMBOL_DESCRIPTION = "Ticker, e.g. AAPL (case-insensitive): 1-30 of A-Z 0-9 . - / @ # + _ ^"
+SYMBOL_PATTERN = r"^([Ff][Ii][Ll][Ee]:)?[A-Za-z0-9][A-Za-z0-9./@#+_^-]{0,29}$"
+SYMBOL_DESCRIPTION = ("Ticker, e.g. AAPL (case-insensitive): 1-30 of A-Z 0-9 . - / @ # + _ ^; "
+                      "an imported symbol is file:<NAME>, e.g. file:GOOG")
 
 INTERVAL_PATTERN = r"^([1-9][0-9]{0,5}[smh]|1d|1w)$"
 INTERVAL_DESCRIPTION = "5s, 1m, 5m, 1h, 4h, 1d, 1w, or any <N>s/<N>m/<N>h up to 24h"

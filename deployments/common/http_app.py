@@ -38,6 +38,8 @@ class ErrorDetail(BaseModel):
 
     field: str | None = Field(description="Request field at fault, dotted for nested fields")
     message: str = Field(description="What is wrong, for a person")
+    row: int | None = Field(None, description="Uploaded file: 1-based data row at fault")
+    column: str | None = Field(None, description="Uploaded file: its column at fault")
 
 
 class ErrorBody(BaseModel):
@@ -56,7 +58,7 @@ _MEANING = {
     429: "Too many requests: see Retry-After",
     503: "A dependency is down: see Retry-After",
 }
-_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 410: "gone",
                413: "too_large", 429: "too_many_requests"}
 
@@ -128,8 +130,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> OrjsonResponse:
         headers = ({"Retry-After": _retry_after(request, exc)}
                    if isinstance(exc, RetryLater) else None)
-        return OrjsonResponse(error_body(exc.code, exc.message, exc.field),
-                              status_code=exc.status, headers=headers)
+        body = error_body(exc.code, exc.message, exc.field)
+        for where in ("row", "column"):
+            if getattr(exc, where, None) is not None:
+                body["detail"][0][where] = getattr(exc, where)
+        return OrjsonResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(SymbolNotFound)
     async def _unknown_symbol(_: Request, exc: SymbolNotFound) -> OrjsonResponse:

@@ -103,6 +103,14 @@ class Settings(BaseSettings):
         default=366, ge=1, le=20 * 366,
         description="Longest date range one /historical request may span.",
     )
+    max_chart_bars: int = Field(
+        default=12_000_000, ge=1000, le=200_000_000,
+        description="Most base bars one chart of an imported symbol may be built from.",
+    )
+    max_import_bytes: int = Field(
+        default=4 << 30, ge=1 << 20,
+        description="Largest file POST /data/import takes (bytes).",
+    )
     minute_tier_after_days: int = Field(
         default=30, ge=1, le=366,
         description="Ranges longer than this use 1-minute base bars (and allow no second bars).",

@@ -20,7 +20,6 @@ from fastapi.responses import StreamingResponse
 from ray import serve
 
 from deployments.backtest.request import OptimizeIn, find_strategy
-from deployments.charts.request import parse_chart_request
 from deployments.charts.source import ChartSource
 from deployments.common.errors import Conflict, FieldError, NotFound
 from deployments.common.http_app import builder, error_responses, make_api
@@ -91,8 +90,8 @@ class OptimizeIngress(Ingress):
         spec = await find_strategy(self._registry, body.strategy)
         grid = await asyncio.to_thread(expand_grid, spec, body.grid,
                                        self._settings.optimize_max_combinations)
-        chart = parse_chart_request(self._settings, body.symbol, body.interval, body.start,
-                                    body.end, body.rth)
+        chart = await self._source.chart_request(body.symbol, body.interval, body.start,
+                                                 body.end, body.rth)
         bars = await self._source.count(chart)  # never decodes the chart
         if bars < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")

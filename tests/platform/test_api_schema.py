@@ -28,7 +28,8 @@ from tests.support.polling import wait_for
 from tests.support.session_calls import SESSION_HEADER, initiate, session_headers
 
 APPS = {"frontend": "", "sessions": "/utils/session", "historical": "/historical",
-        "strategies": "/strategies", "backtest": "/backtest", "optimize": "/optimize"}
+        "strategies": "/strategies", "backtest": "/backtest", "optimize": "/optimize",
+        "data": "/data"}
 MAX_EXAMPLES = 15
 REACHED: collections.Counter = collections.Counter()
 CHECKS_RUN: set[str] = set()

@@ -1,0 +1,1 @@
+"""Imported bar files: the ``file:`` source (CSV/Parquet reading, validation, durable store)."""
