@@ -1,9 +1,13 @@
 """The IQFeed simulator: IQConnect's lookup and admin ports on loopback, over real TCP.
 
-Answers ``S,SET PROTOCOL`` (6.1, 6.2), ``HIT``, ``HTT`` and ``HDT`` with the line formats of
-IQFeed, from the deterministic synthetic market; unknown symbols get ``Invalid symbol.``,
-empty windows ``!NO_DATA!``, unparsable or unsupported requests ``<id>,E,!SYNTAX_ERROR!,``
-(unprefixed only when no request id can be read). The admin port sends
+Answers ``S,SET PROTOCOL`` (6.1, 6.2) and all ten history requests of protocol 6.x (``HIT``,
+``HID``, ``HIX`` interval bars; ``HTT``, ``HTD``, ``HTX`` ticks; ``HDT``, ``HDX`` daily, ``HWX``
+weekly and ``HMX`` monthly bars) with IQFeed's field orders and line formats, from the
+deterministic synthetic market and never with data from after its clock's now (``clock``,
+injectable). A request that carried a RequestID gets every answer line under that id, errors
+included: ``<id>,E,Invalid symbol.,``, ``<id>,E,!NO_DATA!,`` (nothing in the window),
+``<id>,E,!SYNTAX_ERROR!,`` (unparsable, or interval types other than seconds), then
+``<id>,!ENDMSG!,``; only a line with no readable id gets unprefixed ones. The admin port sends
 ``S,STATS`` once a second and takes ``S,SIM,<fault>,<value>`` / ``S,SIM,CLEAR`` to switch the
 faults of :class:`SimulatorFaults`. Like IQConnect, it can exit a few seconds after its last
 client leaves (``idle_exit_s``).
@@ -14,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from feeds.eastern_time import EASTERN
-from feeds.iqfeed.protocol import SUPPORTED_VERSIONS, protocol_reply
+from feeds.iqfeed.protocol import NO_DATA, SUPPORTED_VERSIONS, protocol_reply
 from feeds.simulator import history
 from feeds.simulator.faults import SimulatorFaults
 from feeds.simulator.line_format import (
@@ -30,45 +35,61 @@ from feeds.simulator.line_format import (
 from feeds.synthetic_market import is_known_symbol
 
 _DEFAULT_PROTOCOL = "6.1"
-_CHUNK_LINES = 4096
-
 
 REQUEST_ID_FIELD = {"HIT": 9, "HID": 8, "HIX": 5, "HTT": 8, "HTD": 7, "HTX": 4, "HDT": 6,
                     "HDX": 4, "HWX": 4, "HMX": 4}
-"""Where each history request of protocol 6.x carries its RequestID (0-based field). The
-simulator answers HIT, HTT and HDT; the others get a syntax error, under their id."""
+"""Where each history request of protocol 6.x carries its RequestID (0-based field), as in
+DTN's request formats (``HIX,[Symbol],[Interval],[MaxDatapoints],[DataDirection],[RequestID],
+[DatapointsPerSend],[IntervalType],[LabelAtBeginning]`` ...). Fields after it are optional."""
+
+_EARLIEST = history.wall_seconds(datetime.combine(history.FIRST_DAY, datetime.min.time()))
+_LATEST = history.wall_seconds(datetime(2100, 1, 1))
 
 
 class _SyntaxError(Exception):
     pass
 
 
-_EARLIEST = datetime(1995, 1, 1)
+@dataclass(frozen=True)
+class _Query:
+    """One parsed history request: what to build and the window to cut it to."""
+
+    kind: str  # "bars", "ticks", "daily", "weekly" or "monthly"
+    window: history.Window
+    interval: int = 0
+    label_at_beginning: bool = False
 
 
-def _moment(text: str, blank: datetime | None = None) -> int:
-    """A ``CCYYMMDD HHMMSS`` field; blank means ``blank`` (IQFeed: open-ended)."""
+def _moment(text: str, blank: int) -> int:
+    """A ``CCYYMMDD HHMMSS`` field in wall seconds; blank means ``blank`` (open-ended)."""
     if not text:
-        return history.wall_seconds(blank or datetime.now(EASTERN).replace(tzinfo=None))
+        return blank
     try:
         return history.wall_seconds(datetime.strptime(text, "%Y%m%d %H%M%S"))
     except ValueError:
         raise _SyntaxError from None
 
 
-def _day(text: str) -> date:
+def _day(text: str, blank: int) -> int:
+    """A ``CCYYMMDD`` field as the wall seconds of its midnight; blank means ``blank``."""
+    if not text:
+        return blank
     try:
-        return datetime.strptime(text, "%Y%m%d").date()
+        return history.wall_seconds(datetime.strptime(text, "%Y%m%d"))
     except ValueError:
         raise _SyntaxError from None
 
 
 def _clock(text: str) -> int | None:
+    """A ``HHMMSS`` filter field in seconds of the day; blank means no filter."""
     if not text:
         return None
     if len(text) != 6 or not (text.isascii() and text.isdigit()):
         raise _SyntaxError
-    return int(text[:2]) * 3600 + int(text[2:4]) * 60 + int(text[4:])
+    seconds = int(text[:2]) * 3600 + int(text[2:4]) * 60 + int(text[4:])
+    if seconds >= 86400:
+        raise _SyntaxError
+    return seconds
 
 
 def _int(text: str, default: int = 0) -> int:
@@ -77,6 +98,73 @@ def _int(text: str, default: int = 0) -> int:
     if not (text.isascii() and text.isdigit()):
         raise _SyntaxError
     return int(text)
+
+
+def _count(text: str) -> int:
+    """A required positive number (Days, or MaxDatapoints of a ``...X`` request)."""
+    value = _int(text)
+    if value < 1:
+        raise _SyntaxError
+    return value
+
+
+def _flag(text: str) -> bool:
+    """DataDirection (``1`` oldest first) or LabelAtBeginning: blank, ``0`` or ``1``."""
+    if text not in ("", "0", "1"):
+        raise _SyntaxError
+    return text == "1"
+
+
+def _window(begin: int, end: int, max_points: str, filters: tuple[str, str], direction: str
+            ) -> history.Window:
+    return history.Window(begin, end, _int(max_points), _clock(filters[0]), _clock(filters[1]),
+                          _flag(direction))
+
+
+def _last(count: str, direction: str) -> history.Window:
+    """The window of a ``...X`` request: everything up to now, the newest ``count`` points."""
+    return history.Window(_EARLIEST, _LATEST, _count(count), None, None, _flag(direction))
+
+
+def _days_back(days: str, today: date) -> int:
+    """The wall midnight ``days`` calendar days back, today counting as the first."""
+    first = today - timedelta(days=_count(days) - 1)
+    return history.wall_seconds(datetime.combine(first, datetime.min.time()))
+
+
+def _bars(f: list[str], window: history.Window) -> _Query:
+    """Interval, IntervalType (seconds only) and LabelAtBeginning of an ``HI.`` request."""
+    interval = _int(f[2])
+    rid = REQUEST_ID_FIELD[f[0]]
+    if interval < 1 or f[rid + 2] not in ("", "s"):
+        raise _SyntaxError
+    return _Query("bars", window, interval, _flag(f[rid + 3]))
+
+
+def _parse(f: list[str], today: date) -> _Query:
+    """The query of a request's fields (padded with blanks); _SyntaxError if malformed."""
+    command = f[0]
+    _int(f[REQUEST_ID_FIELD[command] + 1])  # DatapointsPerSend: checked, not used
+    if command == "HIT":
+        return _bars(f, _window(_moment(f[3], _EARLIEST), _moment(f[4], _LATEST), f[5],
+                                (f[6], f[7]), f[8]))
+    if command == "HID":
+        return _bars(f, _window(_days_back(f[3], today), _LATEST, f[4], (f[5], f[6]), f[7]))
+    if command == "HIX":
+        return _bars(f, _last(f[3], f[4]))
+    if command == "HTT":
+        return _Query("ticks", _window(_moment(f[2], _EARLIEST), _moment(f[3], _LATEST), f[4],
+                                       (f[5], f[6]), f[7]))
+    if command == "HTD":
+        return _Query("ticks", _window(_days_back(f[2], today), _LATEST, f[3], (f[4], f[5]),
+                                       f[6]))
+    if command == "HTX":
+        return _Query("ticks", _last(f[2], f[3]))
+    if command == "HDT":
+        return _Query("daily", _window(_day(f[2], _EARLIEST), _day(f[3], _LATEST), f[4],
+                                       ("", ""), f[5]))
+    kind = {"HDX": "daily", "HWX": "weekly", "HMX": "monthly"}[command]
+    return _Query(kind, _last(f[2], f[3]))
 
 
 class IQFeedSimulator:
@@ -92,6 +180,7 @@ class IQFeedSimulator:
         max_simultaneous: int = 15,
         idle_exit_s: float = 0.0,
         stats_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
         self.lookup_port = lookup_port
@@ -100,6 +189,8 @@ class IQFeedSimulator:
         self.max_simultaneous = max_simultaneous
         self.idle_exit_s = idle_exit_s
         self.stats_interval_s = stats_interval_s
+        self.clock = clock
+        """UTC epoch seconds of "now": no answer holds data from after it (tests fix it)."""
         self.faults = SimulatorFaults()
         self.stopped = asyncio.Event()
         self._servers: list[asyncio.Server] = []
@@ -181,48 +272,26 @@ class IQFeedSimulator:
     async def _history(self, text: str, version: str, writer: asyncio.StreamWriter) -> bool:
         """Answer one request line; False when the connection was dropped on purpose."""
         fields = text.split(",")
-        command = fields[0]
-        index = REQUEST_ID_FIELD.get(command)
-        request_id = fields[index] or None if index is not None and len(fields) > index else None
+        index = REQUEST_ID_FIELD.get(fields[0])
+        request_id = (fields[index] or None) if index is not None and len(fields) > index else None
         try:
-            if command not in ("HIT", "HTT", "HDT") or index is None or not fields[1]:
+            if index is None or len(fields) < 2 or not fields[1]:
                 raise _SyntaxError
-            if len(fields) <= index:
-                raise _SyntaxError
-            answer = await self._answer(command, fields, request_id or "", version)
+            fields += [""] * (index + 4 - len(fields))
+            query = _parse(fields, history.eastern_date(self.clock()))
         except _SyntaxError:
             # Real IQFeed prefixes the error of a request that carried an id with that id;
             # clients such as pyiqfeed route lines by it and stop on an unprefixed one.
             writer.write(error_line(request_id, "!SYNTAX_ERROR!") + end_line(request_id))
             await writer.drain()
             return True
+        answer = await self._answer(fields[1].upper(), query, request_id, version)
         return await self._send(answer, request_id, writer)
 
     async def _answer(
-        self, command: str, fields: list[str], request_id: str, version: str
+        self, symbol: str, query: _Query, request_id: str | None, version: str
     ) -> bytes | str:
-        symbol = fields[1].upper()
-        if command == "HIT":
-            interval = _int(fields[2])
-            window = history.Window(
-                _moment(fields[3], _EARLIEST), _moment(fields[4]), _int(fields[5]),
-                _clock(fields[6]), _clock(fields[7]), fields[8] == "1",
-            )
-            if interval < 1 or (len(fields) > 11 and fields[11] not in ("", "s")):
-                raise _SyntaxError
-            label_at_beginning = len(fields) > 12 and fields[12] == "1"
-        elif command == "HTT":
-            window = history.Window(
-                _moment(fields[2], _EARLIEST), _moment(fields[3]), _int(fields[4]),
-                _clock(fields[5]), _clock(fields[6]), fields[7] == "1",
-            )
-        else:
-            first, last = _day(fields[2]), _day(fields[3])
-            window = history.Window(
-                history.wall_seconds(datetime.combine(first, datetime.min.time())),
-                history.wall_seconds(datetime.combine(last, datetime.min.time())),
-                _int(fields[4]), None, None, fields[5] == "1",
-            )
+        """The answer's lines, or the text of its error line."""
         if self.faults.delay_s:
             await asyncio.sleep(self.faults.delay_s)
         if self.faults.too_many > 0 or self._in_flight >= self.max_simultaneous:
@@ -232,37 +301,36 @@ class IQFeedSimulator:
             return "Invalid symbol."
         self._in_flight += 1
         try:
-            return await asyncio.to_thread(
-                self._build, command, symbol, window, request_id, version,
-                interval if command == "HIT" else 0,
-                label_at_beginning if command == "HIT" else True,
-            )
+            return await asyncio.to_thread(self._build, symbol, query, request_id, version)
         finally:
             self._in_flight -= 1
 
     def _build(
-        self, command: str, symbol: str, window: history.Window, request_id: str,
-        version: str, interval: int, label_at_beginning: bool,
+        self, symbol: str, query: _Query, request_id: str | None, version: str
     ) -> bytes | str:
-        first_allowed = None
-        if self.second_history_days and (command == "HTT" or interval < 60):
-            first_allowed = date.today() - timedelta(days=self.second_history_days)
-        now_wall = history.wall_seconds(datetime.now(EASTERN).replace(tzinfo=None))
-        window = history.Window(
-            window.begin, min(window.end, now_wall), window.max_points,
-            window.begin_filter, window.end_filter, window.oldest_first,
-        )
-        if command == "HIT":
+        """Build and format the answer as of the clock's now; ``!NO_DATA!`` when empty."""
+        now = self.clock()
+        if query.kind == "bars":
+            first = self._first_allowed(now) if query.interval < 60 else None
             data = history.interval_bars(
-                symbol, interval, window, label_at_beginning, first_allowed
+                symbol, query.interval, query.window, query.label_at_beginning, now, first
             )
-            return bar_lines(request_id, version, data) if data and data["t"].size else "!NO_DATA!"
-        if command == "HTT":
-            data = history.ticks(symbol, window, first_allowed)
-            return tick_lines(request_id, version, data) if data and data["t_us"].size else (
-                "!NO_DATA!")
-        data = history.daily(symbol, window)
-        return daily_lines(request_id, version, data) if data and data["t"].size else "!NO_DATA!"
+            return bar_lines(request_id, version, data) if data else NO_DATA
+        if query.kind == "ticks":
+            data = history.ticks(symbol, query.window, now, self._first_allowed(now))
+            return tick_lines(request_id, version, data) if data else NO_DATA
+        if query.kind == "daily":
+            data = history.daily(symbol, query.window, now)
+        else:
+            periods = history.weekly if query.kind == "weekly" else history.monthly
+            data = periods(symbol, query.window.max_points, now, query.window.oldest_first)
+        return daily_lines(request_id, version, data) if data else NO_DATA
+
+    def _first_allowed(self, now: float) -> date | None:
+        """The oldest day of one-second bars and ticks served (``second_history_days``)."""
+        if not self.second_history_days:
+            return None
+        return history.eastern_date(now) - timedelta(days=self.second_history_days)
 
     async def _send(
         self, answer: bytes | str, request_id: str | None, writer: asyncio.StreamWriter

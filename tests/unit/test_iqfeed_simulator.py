@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
+import pytest_asyncio
 
 from feeds.iqfeed.admin import STATUS_INDEX, AdminConnection, parse_stats
 from feeds.simulator import IQFeedSimulator, SimulatorFaults
+from feeds.synthetic_market import second_bars
 from tests.support.feed_expectations import recent_trading_day
 
 
@@ -72,8 +78,8 @@ async def test_errors_are_answered_as_iqfeed_does(simulator, faults):
     assert lines == ["A2,E,!NO_DATA!,", "A2,!ENDMSG!,"]
     lines = await _exchange(simulator, "HIT,SPY,sixty,,,,,,1,A3", until=b"ENDMSG")
     assert lines == ["A3,E,!SYNTAX_ERROR!,", "A3,!ENDMSG!,"], "the error carries the id"
-    lines = await _exchange(simulator, "HID,SPY,60,2,,,,1,A5,100,s", until=b"ENDMSG")
-    assert lines == ["A5,E,!SYNTAX_ERROR!,", "A5,!ENDMSG!,"], "pyiqfeed's request_bars_for_days"
+    lines = await _exchange(simulator, "HID,SPY,60,2,,,,1,A5,100,v", until=b"ENDMSG")
+    assert lines == ["A5,E,!SYNTAX_ERROR!,", "A5,!ENDMSG!,"], "volume bars are not simulated"
     lines = await _exchange(simulator, "XYZ,whatever", until=b"ENDMSG")
     assert lines == ["E,!SYNTAX_ERROR!,", "!ENDMSG!,"], "no id to carry"
     faults.too_many = 1
@@ -122,3 +128,105 @@ def test_faults_parse_their_text_form():
         faults.set("explode", "1")
     faults.clear()
     assert faults == SimulatorFaults()
+
+
+# -- honest today: the clock is fixed, nothing after it is answered ---------------------------
+
+_TRADING_DAY = date(2026, 3, 11)  # a Wednesday
+_ET = ZoneInfo("America/New_York")
+
+
+def _at(day: date, hour: int, minute: int, second: int = 0) -> float:
+    """UTC epoch seconds of a wall-clock time in New York."""
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=_ET).timestamp()
+
+
+@pytest_asyncio.fixture
+async def clocked() -> AsyncIterator[IQFeedSimulator]:
+    """A simulator of its own whose clock a test sets (``sim.clock = lambda: ...``)."""
+    sim = IQFeedSimulator(lookup_port=0, admin_port=0)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def _rows(lines: list[str], rid: str) -> list[list[str]]:
+    """The data fields of an answer's lines (6.1: after the id), checking its end line."""
+    assert lines[-1] == f"{rid},!ENDMSG!,"
+    return [line.split(",")[1:-1] for line in lines[:-1]]
+
+
+def _ohlcv(rows: list[list[str]], volume_at: int = 5) -> np.ndarray:
+    """(o, h, l, c, v) of rows of time, high, low, open, close, ... (volume: field
+    ``volume_at``; daily rows 5, interval rows 6, after the total volume)."""
+    table = np.array([[float(row[k]) for k in (1, 2, 3, 4, volume_at)] for row in rows])
+    high, low, open_, close, volume = table.T
+    return np.stack([open_, high, low, close, volume], axis=1)
+
+
+def _aggregate(bars: np.ndarray) -> list[float]:
+    return [bars[0, 0], bars[:, 1].max(), bars[:, 2].min(), bars[-1, 3], bars[:, 4].sum()]
+
+
+@pytest.mark.parametrize(("clock", "last_minute"), [
+    ((10, 0), "09:59"), ((12, 30), "12:29"), ((15, 59), "15:58"), ((18, 0), "15:59"),
+])
+async def test_todays_daily_bar_is_the_session_so_far(clocked, clock, last_minute):
+    clocked.clock = lambda: _at(_TRADING_DAY, *clock)
+    day = _TRADING_DAY.strftime("%Y%m%d")
+    daily = _rows(await _exchange(clocked, f"HDT,SPY,{day},{day},,1,D1,"), "D1")
+    minutes = _rows(await _exchange(
+        clocked, f"HIT,SPY,60,{day} 093000,{day} 155900,,,,1,M1,,s,1"), "M1")
+    assert [row[0] for row in daily] == [_TRADING_DAY.isoformat()]
+    assert minutes[-1][0] == f"{_TRADING_DAY} {last_minute}:00", "the last minute so far"
+    np.testing.assert_allclose(_ohlcv(daily)[0], _aggregate(_ohlcv(minutes, 6)), rtol=1e-12)
+
+
+async def test_before_the_open_today_has_no_daily_bar(clocked):
+    clocked.clock = lambda: _at(_TRADING_DAY, 9, 0)
+    day = _TRADING_DAY.strftime("%Y%m%d")
+    assert await _exchange(clocked, f"HDT,SPY,{day},{day},,1,D2,") == [
+        "D2,E,!NO_DATA!,", "D2,!ENDMSG!,"]
+
+
+async def test_the_current_bar_and_ticks_hold_nothing_after_now(clocked):
+    now = _at(_TRADING_DAY, 10, 0, 30)
+    clocked.clock = lambda: now
+    last = _rows(await _exchange(clocked, "HIX,AAPL,60,1,1,X1,,s,1"), "X1")
+    seconds = second_bars("AAPL", _TRADING_DAY)
+    part = (seconds["t"] >= now - 30) & (seconds["t"] < now)
+    assert last[0][0] == f"{_TRADING_DAY} 10:00:00"
+    assert float(last[0][4]) == seconds["c"][part][-1] and float(last[0][6]) == seconds["v"][
+        part].sum()
+    ticks = _rows(await _exchange(clocked, "HTX,AAPL,5,1,X2"), "X2")
+    assert all(row[0] < f"{_TRADING_DAY} 10:00:30" for row in ticks)
+
+
+async def test_weekly_and_monthly_bars_aggregate_the_daily_bars_so_far(clocked):
+    clocked.clock = lambda: _at(_TRADING_DAY, 12, 30)
+    days = _rows(await _exchange(clocked, "HDT,SPY,20260101,,,1,D3,"), "D3")
+    weeks = _rows(await _exchange(clocked, "HWX,SPY,2,1,W1"), "W1")
+    months = _rows(await _exchange(clocked, "HMX,SPY,3,1,M2"), "M2")
+    week_of = {row[0]: date.fromisoformat(row[0]).isocalendar()[:2] for row in days}
+    for rows, key in ((weeks, week_of), (months, {row[0]: row[0][:7] for row in days})):
+        for bar in rows:
+            members = [row for row in days if key[row[0]] == key[bar[0]]]
+            assert bar[0] == members[-1][0], "dated by its last day so far"
+            np.testing.assert_allclose(_ohlcv([bar])[0], _aggregate(_ohlcv(members)))
+    assert [row[0] for row in weeks] == ["2026-03-06", "2026-03-11"]
+    assert [row[0][:7] for row in months] == ["2026-01", "2026-02", "2026-03"]
+
+
+async def test_last_n_requests_are_the_tail_of_the_period_requests(clocked):
+    clocked.clock = lambda: _at(_TRADING_DAY, 12, 30)
+    day = _TRADING_DAY.strftime("%Y%m%d")
+    period = _rows(await _exchange(clocked, f"HIT,SPY,300,{day} 040000,,,,,1,P1,,s,1"), "P1")
+    last = _rows(await _exchange(clocked, "HIX,SPY,300,7,1,P2,,s,1"), "P2")
+    newest_first = _rows(await _exchange(clocked, "HIX,SPY,300,7,0,P3,,s,1"), "P3")
+    assert last == period[-7:] and newest_first == last[::-1]
+    days = _rows(await _exchange(clocked, "HDT,SPY,20260201,,,1,P4,"), "P4")
+    assert _rows(await _exchange(clocked, "HDX,SPY,4,1,P5"), "P5") == days[-4:]
+    ticks = _rows(await _exchange(clocked, f"HTT,SPY,{day} 122900,,,,,1,P6"), "P6")
+    assert _rows(await _exchange(clocked, "HTX,SPY,9,1,P7"), "P7") == ticks[-9:]
+    today = _rows(await _exchange(clocked, "HID,SPY,300,1,,,,1,P8,,s,1"), "P8")
+    assert today == [row for row in period if row[0].startswith(str(_TRADING_DAY))]
