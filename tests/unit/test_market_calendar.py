@@ -1,14 +1,17 @@
-"""NYSE calendar: holidays, observance rules, trading-day ranges and DST-correct sessions."""
+"""NYSE calendar: holidays, early closes, observance rules, trading days, DST-correct sessions."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from feeds.market_calendar import (
+    early_closes,
+    is_early_close,
     is_trading_day,
     nyse_holidays,
+    regular_close,
     session_bounds_utc,
     trading_days,
 )
@@ -110,3 +113,83 @@ def test_session_bounds_across_dst_changes() -> None:
     assert session_bounds_utc(date(2024, 11, 4))[0] == _utc(2024, 11, 4, 14, 30)
     open_, close = session_bounds_utc(date(2024, 3, 11))
     assert close - open_ == 6 * 3600 + 1800
+
+
+# Early closes as NYSE Group published them (holiday and early-closings calendars, 2018-2028).
+PUBLISHED_EARLY_CLOSES = {
+    2018: {date(2018, 7, 3), date(2018, 11, 23), date(2018, 12, 24)},
+    2019: {date(2019, 7, 3), date(2019, 11, 29), date(2019, 12, 24)},
+    2020: {date(2020, 11, 27), date(2020, 12, 24)},  # Fri 3 Jul: Independence Day observed
+    2021: {date(2021, 11, 26)},  # Sun 4 Jul, Fri 24 Dec: Christmas observed
+    2022: {date(2022, 11, 25)},  # Mon 4 Jul: Fri 1 Jul is a full day; Sat 24 Dec
+    2023: {date(2023, 7, 3), date(2023, 11, 24)},  # Sun 24 Dec
+    2024: {date(2024, 7, 3), date(2024, 11, 29), date(2024, 12, 24)},
+    2025: {date(2025, 7, 3), date(2025, 11, 28), date(2025, 12, 24)},
+    2026: {date(2026, 11, 27), date(2026, 12, 24)},  # Fri 3 Jul: Independence Day observed
+    2027: {date(2027, 11, 26)},  # Sat 3 Jul; Fri 24 Dec: Christmas observed
+    2028: {date(2028, 7, 3), date(2028, 11, 24)},  # Sun 24 Dec
+}
+
+
+@pytest.mark.parametrize("year", sorted(PUBLISHED_EARLY_CLOSES))
+def test_early_closes_match_published_lists(year: int) -> None:
+    assert early_closes(year) == PUBLISHED_EARLY_CLOSES[year]
+
+
+def test_early_closes_2026() -> None:
+    assert early_closes(2026) == {date(2026, 11, 27), date(2026, 12, 24)}
+    assert not is_trading_day(date(2026, 7, 3))  # 4 July is a Saturday: observed on Friday
+    assert not is_early_close(date(2026, 7, 3))
+    assert not is_early_close(date(2026, 7, 2))
+
+
+def test_early_closes_are_trading_days_that_are_not_holidays() -> None:
+    for year in range(1995, 2046):
+        days = early_closes(year)
+        assert 1 <= len(days) <= 3
+        assert all(is_trading_day(d) and d not in nyse_holidays(year) for d in days)
+
+
+def test_thursday_independence_day_before_and_after_2013() -> None:
+    # Until 2012 the early close followed a Thursday 4 July; from 2013 it precedes it.
+    assert is_early_close(date(2002, 7, 5)) and not is_early_close(date(2002, 7, 3))
+    assert is_early_close(date(2013, 7, 3)) and not is_early_close(date(2013, 7, 5))
+    assert is_early_close(date(2024, 7, 3)) and not is_early_close(date(2024, 7, 5))
+
+
+def test_regular_close() -> None:
+    assert regular_close(date(2026, 11, 27)) == time(13, 0)
+    assert regular_close(date(2026, 12, 24)) == time(13, 0)
+    assert regular_close(date(2026, 11, 25)) == time(16, 0)
+    assert regular_close(date(2026, 12, 23)) == time(16, 0)
+    assert not is_early_close(date(2026, 11, 26))  # Thanksgiving itself is closed
+
+
+def test_session_bounds_on_early_close_days_est() -> None:
+    # EST (UTC-5): 09:30-13:00 regular, 04:00-17:00 extended.
+    day = date(2026, 11, 27)
+    assert session_bounds_utc(day) == (_utc(2026, 11, 27, 14, 30), _utc(2026, 11, 27, 18))
+    assert session_bounds_utc(day, extended=True) == (
+        _utc(2026, 11, 27, 9),
+        _utc(2026, 11, 27, 22),
+    )
+    christmas_eve = date(2024, 12, 24)
+    assert session_bounds_utc(christmas_eve) == (
+        _utc(2024, 12, 24, 14, 30),
+        _utc(2024, 12, 24, 18),
+    )
+
+
+def test_session_bounds_on_early_close_days_edt() -> None:
+    # EDT (UTC-4): 3 July closes at 17:00 UTC, its late session at 21:00 UTC.
+    day = date(2025, 7, 3)
+    assert session_bounds_utc(day) == (_utc(2025, 7, 3, 13, 30), _utc(2025, 7, 3, 17))
+    assert session_bounds_utc(day, extended=True) == (_utc(2025, 7, 3, 8), _utc(2025, 7, 3, 21))
+    open_, close = session_bounds_utc(day)
+    assert close - open_ == 3 * 3600 + 1800
+
+
+def test_full_day_next_to_early_close_keeps_full_hours() -> None:
+    day = date(2025, 7, 2)
+    assert session_bounds_utc(day) == (_utc(2025, 7, 2, 13, 30), _utc(2025, 7, 2, 20))
+    assert session_bounds_utc(day, extended=True)[1] == _utc(2025, 7, 3, 0)
