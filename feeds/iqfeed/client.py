@@ -1,7 +1,10 @@
 """Asyncio IQFeed history client: pooled lookup-port connections, streaming NumPy parsing.
 
 Use (inside a coroutine): ``client = IQFeedClient("127.0.0.1", 9100)``, then
-``bars = await client.fetch_bars("AAPL", start, end, interval_s=1)``.
+``bars = await client.fetch_bars("AAPL", start, end, interval_s=1)``. Besides periods
+(``fetch_bars`` HIT, ``fetch_ticks`` HTT, ``fetch_daily`` HDT) it asks for the last N points
+(``fetch_last_bars`` HIX, ``fetch_last_ticks`` HTX, ``fetch_last_daily`` HDX, ``fetch_weekly``
+HWX, ``fetch_monthly`` HMX) and the last N days (``fetch_bars_for_days`` HID).
 
 Every answer is parsed chunk by chunk as it arrives, straight into arrays (no per-line Python
 objects). A request that fails part-way (timeout, dropped stream, bad line) closes its
@@ -33,10 +36,14 @@ from feeds.iqfeed.protocol import (
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
     classify_error,
+    daily_points_request,
     error_text,
     hdt_request,
+    hid_request,
     hit_request,
+    hix_request,
     htt_request,
+    htx_request,
     protocol_reply,
     set_protocol,
 )
@@ -150,14 +157,56 @@ class IQFeedClient:
 
         span = (end - start) * (6.5 / 24 if regular_hours else 1)
         estimate = int(min(max(span // interval_s + 16, 1024), 1 << 22))
+        bars = await self._interval_bars(symbol, request, interval_s, estimate)
+        keep = (bars.t >= start) & (bars.t < end)
+        return Bars(*(column[keep] for column in bars.columns()))
+
+    async def fetch_bars_for_days(
+        self, symbol: str, interval_s: int, days: int, regular_hours: bool = False
+    ) -> Bars:
+        """Bars of ``interval_s`` seconds of the last ``days`` calendar days (1: today so far),
+        oldest first; ``regular_hours`` keeps only bars inside 09:30-16:00 Eastern."""
+        symbol = normalize_symbol(symbol)
+        if interval_s < 1 or days < 1:
+            raise ValueError("interval_s and days must be >= 1")
+        first, last = _regular_filter(interval_s, self.label_at_beginning)
+
+        def request(request_id: str) -> bytes:
+            return hid_request(
+                symbol, interval_s, days, request_id,
+                begin_filter=first if regular_hours else None,
+                end_filter=last if regular_hours else None,
+                label_at_beginning=self.label_at_beginning,
+            )
+
+        estimate = int(min(max(days * 57600 // interval_s + 16, 1024), 1 << 22))
+        return await self._interval_bars(symbol, request, interval_s, estimate)
+
+    async def fetch_last_bars(self, symbol: str, interval_s: int, count: int) -> Bars:
+        """The newest ``count`` bars of ``interval_s`` seconds (the current one so far), oldest
+        first, ``t`` = bar start (UTC epoch seconds)."""
+        symbol = normalize_symbol(symbol)
+        if interval_s < 1 or count < 1:
+            raise ValueError("interval_s and count must be >= 1")
+
+        def request(request_id: str) -> bytes:
+            return hix_request(
+                symbol, interval_s, count, request_id, label_at_beginning=self.label_at_beginning
+            )
+
+        return await self._interval_bars(symbol, request, interval_s, min(count, 1 << 22))
+
+    async def _interval_bars(
+        self, symbol: str, request: Callable[[str], bytes], interval_s: int, estimate: int
+    ) -> Bars:
+        """Parse an HIT/HID/HIX answer; ``t`` becomes each bar's start in UTC."""
         t, o, h, l, c, v = await self._request(
             symbol, request, lp.parse_bar_chunk, _BAR_DTYPES, estimate
         )
         t = eastern_to_utc(t)
         if not self.label_at_beginning:
             t -= interval_s
-        keep = (t >= start) & (t < end)
-        return Bars(t[keep], o[keep], h[keep], l[keep], c[keep], v[keep])
+        return Bars(t, o, h, l, c, v)
 
     async def fetch_ticks(self, symbol: str, start: int, end: int) -> Ticks:
         """Trades with times in ``[start, end)`` (UTC epoch seconds)."""
@@ -170,13 +219,29 @@ class IQFeedClient:
                 symbol, format_request_time(start), format_request_time(end - 1), request_id
             )
 
+        ticks = await self._ticks(symbol, request, 65536)
+        keep = (ticks.t_us >= start * 1_000_000) & (ticks.t_us < end * 1_000_000)
+        return Ticks(ticks.t_us[keep], ticks.price[keep], ticks.size[keep], ticks.bid[keep],
+                     ticks.ask[keep], ticks.tick_id[keep])
+
+    async def fetch_last_ticks(self, symbol: str, count: int) -> Ticks:
+        """The newest ``count`` trades, oldest first."""
+        symbol = normalize_symbol(symbol)
+        if count < 1:
+            raise ValueError("count must be >= 1")
+
+        def request(request_id: str) -> bytes:
+            return htx_request(symbol, count, request_id)
+
+        return await self._ticks(symbol, request, min(count, 1 << 22))
+
+    async def _ticks(self, symbol: str, request: Callable[[str], bytes], estimate: int) -> Ticks:
+        """Parse an HTT/HTD/HTX answer; times become UTC epoch microseconds."""
         t_us, price, size, bid, ask, tick_id = await self._request(
-            symbol, request, lp.parse_tick_chunk, _TICK_DTYPES, 65536
+            symbol, request, lp.parse_tick_chunk, _TICK_DTYPES, estimate
         )
         seconds, micros = np.divmod(t_us, 1_000_000)
-        t_us = eastern_to_utc(seconds) * 1_000_000 + micros
-        keep = (t_us >= start * 1_000_000) & (t_us < end * 1_000_000)
-        return Ticks(t_us[keep], price[keep], size[keep], bid[keep], ask[keep], tick_id[keep])
+        return Ticks(eastern_to_utc(seconds) * 1_000_000 + micros, price, size, bid, ask, tick_id)
 
     async def fetch_daily(self, symbol: str, first: date, last: date) -> Bars:
         """One bar per session, ``first`` to ``last`` inclusive; ``t`` = its 09:30 open (UTC)."""
@@ -189,8 +254,39 @@ class IQFeedClient:
                 symbol, first.strftime("%Y%m%d"), last.strftime("%Y%m%d"), request_id
             )
 
+        return await self._daily_bars(symbol, request, 4096)
+
+    async def fetch_last_daily(self, symbol: str, count: int) -> Bars:
+        """The newest ``count`` daily bars (today's so far), oldest first; ``t`` = 09:30 open."""
+        return await self._daily_points("HDX", symbol, count)
+
+    async def fetch_weekly(self, symbol: str, count: int) -> Bars:
+        """The newest ``count`` weekly bars (this week's so far), oldest first; ``t`` = 09:30 of
+        the date IQFeed stamps the week with (its last trading day so far)."""
+        return await self._daily_points("HWX", symbol, count)
+
+    async def fetch_monthly(self, symbol: str, count: int) -> Bars:
+        """The newest ``count`` monthly bars (this month's so far), oldest first; ``t`` = 09:30
+        of the date IQFeed stamps the month with (its last trading day so far)."""
+        return await self._daily_points("HMX", symbol, count)
+
+    async def _daily_points(self, command: str, symbol: str, count: int) -> Bars:
+        """The newest ``count`` bars of an HDX, HWX or HMX request."""
+        symbol = normalize_symbol(symbol)
+        if count < 1:
+            raise ValueError("count must be >= 1")
+
+        def request(request_id: str) -> bytes:
+            return daily_points_request(command, symbol, count, request_id)
+
+        return await self._daily_bars(symbol, request, min(count, 1 << 16))
+
+    async def _daily_bars(
+        self, symbol: str, request: Callable[[str], bytes], estimate: int
+    ) -> Bars:
+        """Parse a daily, weekly or monthly answer; ``t`` = 09:30 Eastern of its date (UTC)."""
         t, o, h, l, c, v = await self._request(
-            symbol, request, lp.parse_daily_chunk, _BAR_DTYPES, 4096
+            symbol, request, lp.parse_daily_chunk, _BAR_DTYPES, estimate
         )
         return Bars(eastern_to_utc(t + _REGULAR_OPEN_S), o, h, l, c, v)
 

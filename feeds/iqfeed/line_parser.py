@@ -173,7 +173,8 @@ def _open_line(buf, pos, end, request_id, rows, capacity):
 
 @njit(cache=True)
 def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
-    """Bars: ``id,[LH,]YYYY-MM-DD HH:MM:SS,high,low,open,close,totalvol,periodvol,trades,``."""
+    """Bars (HIT, HID, HIX): ``id,[LH,]YYYY-MM-DD HH:MM:SS,high,low,open,close,totalvol,
+    periodvol,trades,``."""
     pos = start
     while pos < end:
         code, i, line_end, eol = _open_line(buf, pos, end, request_id, n, t.size)
@@ -200,7 +201,8 @@ def parse_bar_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
 
 @njit(cache=True)
 def parse_tick_chunk(buf, start, end, request_id, t_us, price, size, bid, ask, tick_id, n):
-    """Ticks: ``id,[LH,]YYYY-MM-DD HH:MM:SS.ffffff,last,lastsize,totalvol,bid,ask,tickid,...``."""
+    """Ticks (HTT, HTD, HTX): ``id,[LH,]YYYY-MM-DD HH:MM:SS.ffffff,last,lastsize,totalvol,bid,
+    ask,tickid,...``; basis, market center, conditions, aggressor and day code are not read."""
     pos = start
     while pos < end:
         code, i, line_end, eol = _open_line(buf, pos, end, request_id, n, t_us.size)
@@ -238,7 +240,8 @@ def parse_tick_chunk(buf, start, end, request_id, t_us, price, size, bid, ask, t
 
 @njit(cache=True)
 def parse_daily_chunk(buf, start, end, request_id, t, o, h, l, c, v, n):
-    """Daily bars: ``id,[LH,]YYYY-MM-DD,high,low,open,close,periodvolume,openinterest,``."""
+    """Daily, weekly and monthly bars (HDT, HDX, HWX, HMX): ``id,[LH,]YYYY-MM-DD,high,low,open,
+    close,periodvolume,openinterest,``."""
     pos = start
     while pos < end:
         code, i, line_end, eol = _open_line(buf, pos, end, request_id, n, t.size)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 from deployments.launcher import free_port
 from feeds.iqfeed import (
@@ -201,3 +203,99 @@ async def test_pooled_connection_survives_a_feed_restart():
         assert len(await client.fetch_daily("SPY", *days)) == 6
     finally:
         await restarted.stop()
+
+
+# -- last-N, days-back, weekly and monthly requests, against a simulator with a fixed clock ----
+
+_DAY = date(2026, 3, 11)  # a Wednesday
+_NOW = session_bounds_utc(_DAY)[0] + 3 * 3600  # 12:30 ET
+
+
+@pytest_asyncio.fixture
+async def clocked() -> AsyncIterator[IQFeedSimulator]:
+    """A simulator of its own whose clock stands at 12:30 ET on ``_DAY``."""
+    sim = IQFeedSimulator(lookup_port=0, admin_port=0, clock=lambda: _NOW)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def _assert_bars_equal(bars, expected) -> None:
+    np.testing.assert_array_equal(bars.t, expected.t.to_numpy())
+    for column in "ohlcv":
+        np.testing.assert_array_equal(getattr(bars, column), expected[column].to_numpy())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("label_at_beginning", [True, False])
+async def test_last_bars_are_the_newest_ones_so_far(clocked, version, label_at_beginning):
+    client = client_for(clocked, protocol=version, label_at_beginning=label_at_beginning)
+    bars = await client.fetch_last_bars("SPY", 60, 30)
+    expected = expected_bars("SPY", _DAY, 60, regular_hours=False)
+    _assert_bars_equal(bars, expected[expected.t < _NOW].tail(30))
+    assert bars.t[-1] == _NOW - 60
+
+
+async def test_bars_for_days_cover_today_so_far(clocked):
+    bars = await client_for(clocked).fetch_bars_for_days("AAPL", 300, 1, regular_hours=True)
+    expected = expected_bars("AAPL", _DAY, 300, regular_hours=True)
+    _assert_bars_equal(bars, expected[expected.t < _NOW])
+    two = await client_for(clocked).fetch_bars_for_days("AAPL", 300, 2, regular_hours=True)
+    assert len(two) == len(bars) + 78, "yesterday's 78 regular five-minute bars too"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_last_ticks_end_before_now(clocked, version):
+    client = client_for(clocked, protocol=version)
+    ticks = await client.fetch_last_ticks("AAPL", 100)
+    period = await client.fetch_ticks("AAPL", _NOW - 60, _NOW + 60)
+    assert len(ticks) == 100 and ticks.t_us[-1] < _NOW * 1_000_000
+    np.testing.assert_array_equal(ticks.tick_id, period.tick_id[-100:])
+    np.testing.assert_array_equal(ticks.price, period.price[-100:])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_last_daily_bars_end_with_today_so_far(clocked, version):
+    bars = await client_for(clocked, protocol=version).fetch_last_daily("QQQ", 5)
+    past = daily_bars("QQQ", trading_days(date(2026, 3, 1), date(2026, 3, 10)))
+    np.testing.assert_array_equal(bars.t[:4], past["t"][-4:])
+    np.testing.assert_array_equal(bars.c[:4], past["c"][-4:])
+    today = expected_bars("QQQ", _DAY, 60, regular_hours=True)
+    today = today[today.t < _NOW]
+    assert bars.t[-1] == session_bounds_utc(_DAY)[0]
+    assert (bars.o[-1], bars.h[-1], bars.l[-1], bars.c[-1], bars.v[-1]) == (
+        today.o.iloc[0], today.h.max(), today.l.min(), today.c.iloc[-1], today.v.sum())
+
+
+def _by_period(daily, key) -> list[tuple]:
+    """(t of the last day, o, h, l, c, v) of daily bars grouped by ``key(date)``."""
+    groups: dict = {}
+    for row in zip(*daily.columns(), strict=True):
+        day = datetime.fromtimestamp(int(row[0]), UTC).date()
+        groups.setdefault(key(day), []).append(row)
+    return [(rows[-1][0], rows[0][1], max(r[2] for r in rows), min(r[3] for r in rows),
+             rows[-1][4], sum(r[5] for r in rows)) for rows in groups.values()]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_weekly_and_monthly_bars_aggregate_the_daily_ones(clocked, version):
+    client = client_for(clocked, protocol=version)
+    daily = await client.fetch_daily("SPY", date(2026, 1, 1), _DAY)
+    weekly = await client.fetch_weekly("SPY", 3)
+    monthly = await client.fetch_monthly("SPY", 3)
+    weeks = _by_period(daily, lambda d: d.isocalendar()[:2])[-3:]
+    months = _by_period(daily, lambda d: (d.year, d.month))
+    for bars, expected in ((weekly, weeks), (monthly, months)):
+        assert len(bars) == len(expected)
+        np.testing.assert_allclose(np.stack(bars.columns(), axis=1), np.array(expected))
+    assert weekly.t[-1] == monthly.t[-1] == session_bounds_utc(_DAY)[0]
+
+
+async def test_new_requests_refuse_bad_arguments_and_unknown_symbols(clocked):
+    client = client_for(clocked)
+    for call in (client.fetch_last_bars("SPY", 60, 0), client.fetch_weekly("SPY", 0),
+                 client.fetch_last_ticks("SPY", -1), client.fetch_bars_for_days("SPY", 0, 1)):
+        with pytest.raises(ValueError):
+            await call
+    with pytest.raises(SymbolNotFound):
+        await client.fetch_monthly("NOSUCH", 2)

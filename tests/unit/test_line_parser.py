@@ -92,3 +92,26 @@ def test_tick_and_daily_lines():
     rows, _, _ = lp.parse_daily_chunk(buf, 0, buf.size, RID, *out, 0)
     assert rows == 1 and out[0][0] == base - 9 * 3600 - 1800
     assert [o[0] for o in out[1:]] == [10, 11, 9, 10.5, 123456]
+
+
+@pytest.mark.parametrize("head", [b"R1,LH,", b"R1,"])
+def test_tick_lines_of_protocol_6_1_and_later_carry_aggressor_and_day_code(head):
+    tick = head + (b"2018-04-17 17:51:22.123456,96.07,1061909,0,0.0000,0.0000,4145784264,"
+                   b"O,19,143A,2,17,")
+    buf = np.frombuffer(tick + b"\r\n" + b"R1,!ENDMSG!,\r\n", dtype=np.uint8)
+    out = [np.zeros(2, np.int64), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2),
+           np.zeros(2, np.int64)]
+    rows, pos, code = lp.parse_tick_chunk(buf, 0, buf.size, RID, *out, 0)
+    assert (rows, pos, code) == (1, len(tick) + 2, lp.END)
+    assert (out[1][0], out[2][0], out[5][0]) == (96.07, 1061909, 4145784264)
+
+
+@pytest.mark.parametrize("head", [b"R1,LH,", b"R1,"])
+def test_weekly_and_monthly_lines_read_as_daily_lines(head):
+    line = head + b"2026-03-06,686.5,671.25,680,684.75,270748454,0,\r\n"
+    buf = np.frombuffer(line, dtype=np.uint8)
+    out = [np.zeros(2, np.int64)] + [np.zeros(2) for _ in range(5)]
+    rows, _, code = lp.parse_daily_chunk(buf, 0, buf.size, RID, *out, 0)
+    assert (rows, code) == (1, lp.CONTINUE)
+    assert out[0][0] == int(np.datetime64("2026-03-06", "s").astype(np.int64))
+    assert [o[0] for o in out[1:]] == [680, 686.5, 671.25, 684.75, 270748454]
