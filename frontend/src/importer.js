@@ -1,17 +1,17 @@
 // The Import dialog: a CSV or Parquet file of bars becomes the symbol ``file:<SYMBOL>``. The
 // upload shows the bytes sent (XMLHttpRequest's upload progress), then the server's reading and
 // storing (GET /data/imports/{id} every 300 ms); the answer (bars, first and last bar,
-// resolution) comes with "Chart it". A bad file's 422 lists each problem with its row and column;
-// any other failure is a toast. The dialog also lists the imported symbols, each deletable.
+// resolution) comes with "Chart it". A bad file's 422 (or a symbol's 409 conflict) lists each
+// problem in the dialog, with its row and column; any other failure is a toast. The dialog also lists the imported symbols, each deletable.
 import { ApiError, deleteImported, importFile, importStatus } from "./api.js";
 import { explain, fieldLabel } from "./errors.js";
 import { escapeHtml } from "./format.js";
 import { isoDate } from "./symbols.js";
 
 const POLL_MS = 300;
-const SYMBOL_RE = /^[A-Za-z0-9._-]{1,30}$/;
+const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$/;
 const SESSION_RE = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/;
-const RESOLUTION_RE = /^\d+[smhdw]$/;
+const RESOLUTION_RE = /^[1-9]\d{0,4}[smhd]$/;
 const DELETE_CONFIRM_MS = 4000;
 
 // Common exchange zones first; the browser's full IANA list follows them in the datalist.
@@ -135,20 +135,20 @@ export class ImportDialog {
     const file = this.$("import-file").files[0];
     const fields = {
       file,
-      symbol: this.$("import-symbol").value.trim().toUpperCase(),
+      symbol: this.$("import-symbol").value.trim().replace(/^file:/i, "").toUpperCase(),
       timezone: this.$("import-timezone").value.trim() || "America/New_York",
       resolution: this.$("import-resolution").value.trim(),
       session: this.$("import-session").value.trim(),
     };
     const problems = [];
     if (!file) problems.push({ field: "file", message: "choose a CSV or Parquet file" });
-    if (!SYMBOL_RE.test(fields.symbol)) problems.push({ field: "symbol", message: "1 to 30 letters, digits, '.', '_' or '-'" });
+    if (!SYMBOL_RE.test(fields.symbol)) problems.push({ field: "symbol", message: "1 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit" });
     try {
       new Intl.DateTimeFormat("en-US", { timeZone: fields.timezone });
     } catch {
       problems.push({ field: "timezone", message: `unknown time zone "${fields.timezone}"` });
     }
-    if (fields.resolution && !RESOLUTION_RE.test(fields.resolution)) problems.push({ field: "resolution", message: "a number and s, m, h, d or w (e.g. 1m), or blank to detect" });
+    if (fields.resolution && !RESOLUTION_RE.test(fields.resolution)) problems.push({ field: "resolution", message: "a number and s, m, h or d (e.g. 1m), or blank to detect" });
     if (fields.session && !SESSION_RE.test(fields.session)) problems.push({ field: "session", message: "HH:MM-HH:MM (e.g. 09:30-16:00), or blank for 24 hours" });
     if (problems.length) {
       this._showProblems(problems);
@@ -192,7 +192,7 @@ export class ImportDialog {
     } catch (err) {
       this._setStage(err.name === "AbortError" ? "cancelled" : "failed", this.$("import-stage-bar").value || 0, true);
       if (err.name === "AbortError") return false;
-      if (err instanceof ApiError && err.status === 422 && err.fields.length) {
+      if (err instanceof ApiError && [409, 422].includes(err.status) && err.fields.length) {
         this._showProblems(err.fields);
         if (!this.dialog.open) this.toasts.show({ ...explain(err, "Importing the file"), title: "Import refused" });
       } else {
@@ -251,7 +251,8 @@ export class ImportDialog {
   _showStatus(status) {
     if (this.stages.at(-1) !== status.state) this.stages.push(status.state);
     const rows = Number(status.rows ?? 0);
-    const fraction = status.bytes_total > 0 ? Math.min(1, status.bytes_read / status.bytes_total) : null;
+    const fraction = Number.isFinite(status.fraction) ? Math.min(1, status.fraction)
+      : status.bytes_total > 0 && Number.isFinite(status.bytes_read) ? Math.min(1, status.bytes_read / status.bytes_total) : null;
     const label = `${STAGES[status.state] ?? status.state}${rows ? ` · ${rows.toLocaleString("en-US")} rows` : ""}`;
     if (status.state === "storing") this._setStage(label, null);
     else if (status.state === "done") this._setStage(label, 1);
