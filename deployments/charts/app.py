@@ -23,7 +23,7 @@ from deployments.charts.bar_store import (
     slice_from,
     snapshot_key,
 )
-from deployments.charts.payload import chart_payload
+from deployments.charts.payload import TIMEZONE, chart_payload, empty_range_notice
 from deployments.charts.source import (
     ChartSource,
     includes_today,
@@ -108,7 +108,7 @@ class HistoricalIngress(Ingress):
             if rows is None:
                 rows = await self._source.ensure(chart, key)
             parts = await self._record_and_read(request_id, session_token, key, rows,
-                                                includes_today(chart))
+                                                includes_today(chart), chart.zone)
             if parts is not None:
                 break
             rows = None
@@ -116,10 +116,13 @@ class HistoricalIngress(Ingress):
             raise ResultChanged("the chart's result keeps changing; retry")
         first = max(0, rows - self._settings.initial_chunk_size)
 
+        notice = {} if rows else {"notice": empty_range_notice(chart)}
+
         def encode() -> bytes:
             return head(chart_payload(
-                slice_from(parts, first, rows), symbol=chart.symbol, interval=chart.interval,
-                rth=chart.rth, total=rows, has_more=first > 0,
+                slice_from(parts, first, rows), zone=chart.zone, symbol=chart.symbol,
+                interval=chart.interval, rth=chart.rth, total=rows, has_more=first > 0,
+                **notice,
             ))
 
         # The same chart for every session: its JSON is made once, request_id added per answer.
@@ -147,6 +150,7 @@ class HistoricalIngress(Ingress):
         if not record or record[b"session"].decode() != session_token:
             raise NotFound("unknown request_id for this session", "request_id")
         source, rows = record[b"result"].decode(), int(record[b"rows"])
+        zone = record.get(b"zone", TIMEZONE.encode()).decode()
         async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
             pipe.getrange(source, 0, HEADER_SIZE - 1)
             pipe.getrange(source, *column_range(rows, 0, 0, rows))
@@ -159,11 +163,11 @@ class HistoricalIngress(Ingress):
         if bars is None:
             raise Gone(EXPIRED, "request_id")
         return OrjsonResponse(chart_payload(
-            bars, request_id=request_id, total=rows, has_more=first > 0,
+            bars, zone=zone, request_id=request_id, total=rows, has_more=first > 0,
         ))
 
     async def _record_and_read(
-        self, request_id: str, token: str, key: str, rows: int, snapshot: bool
+        self, request_id: str, token: str, key: str, rows: int, snapshot: bool, zone: str,
     ) -> list[bytes] | None:
         """Round trip 2: record the request for the session and read its newest page (the six
         column buffers of :func:`queue_slice`); None if the stored result is not the one
@@ -181,7 +185,8 @@ class HistoricalIngress(Ingress):
                 self._sessions.queue_register(pipe, token, source)
             pipe.getrange(source, 0, HEADER_SIZE - 1)
             queue_slice(pipe, source, rows, first, rows)
-            pipe.hset(record, mapping={"session": token, "result": source, "rows": rows})
+            pipe.hset(record, mapping={"session": token, "result": source, "rows": rows,
+                                       "zone": zone})
             self._sessions.queue_register(pipe, token, record)
             answers = await pipe.execute()
         offset = 4 if snapshot else 0

@@ -4,6 +4,10 @@ Tiers: ``1s`` and ``1m`` intraday bars over each day's extended session, ``1d`` 
 session bar per day. A day missing from the cache is fetched through the ``iqfeed`` actor by
 exactly one caller in the cluster (single flight per symbol-day) and stored: past days for
 ``BAR_CACHE_TTL_S``, the current day for ``TODAY_CACHE_TTL_S`` since it is still filling.
+
+Today's daily bar is never the feed's: it is today's regular-session 1-minute bars so far,
+aggregated, so it equals resampling the intraday bars at any time of day and holds nothing
+after now.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ def concat(parts: list[Bars]) -> Bars:
                                                              strict=True)))
 
 
+def session_bar(bars: Bars, opening: int, closing: int) -> Bars:
+    """The bars starting in ``[opening, closing)`` aggregated into one bar at ``opening``."""
+    lo, hi = np.searchsorted(bars.t, [opening, closing])
+    if hi <= lo:
+        return Bars.empty()
+    return Bars(np.array([opening], np.int64), bars.o[lo:lo + 1].copy(),
+                np.array([bars.h[lo:hi].max()]), np.array([bars.l[lo:hi].min()]),
+                bars.c[hi - 1:hi].copy(), np.array([bars.v[lo:hi].sum()]))
+
+
 class BaseBarLoader:
     """Loads base bars of a symbol over trading days, filling the cache from the feed."""
 
@@ -52,8 +66,12 @@ class BaseBarLoader:
         cached = await self._store.get_days(tier, symbol, days)
         missing = [day for day, bars in zip(days, cached, strict=True) if bars is None]
         fetched: dict[date, Bars] = {}
+        today = exchange_today()
+        if today in missing and tier == DAILY_TIER:
+            missing.remove(today)
+            fetched[today] = await self._today_daily(symbol, today)
         if missing and tier == DAILY_TIER:
-            fetched = await self._daily(symbol, missing)
+            fetched.update(await self._daily(symbol, missing))
         elif missing:
             loaded = await asyncio.gather(*(self._intraday(symbol, tier, d) for d in missing))
             fetched = dict(zip(missing, loaded, strict=True))
@@ -71,6 +89,11 @@ class BaseBarLoader:
             return bars
 
         return await self._flights.run(day_key(tier, symbol, day), cached, fetch)
+
+    async def _today_daily(self, symbol: str, today: date) -> Bars:
+        """Today's regular session so far, as one bar labelled at the open (none before it)."""
+        minutes = await self._intraday(symbol, "1m", today)
+        return session_bar(minutes, *session_bounds_utc(today))
 
     async def _daily(self, symbol: str, days: list[date]) -> dict[date, Bars]:
         first, last = days[0], days[-1]

@@ -7,7 +7,6 @@ sources (IQFeed or its simulator, imported files) and the imported symbols; ``DE
 the ``bar-files`` actor (:mod:`deployments.data.store_actor`).
 """
 
-from __future__ import annotations
 
 import asyncio
 import secrets
@@ -18,7 +17,8 @@ from typing import Annotated, Any
 
 import orjson
 import redis
-from fastapi import File, Form, Path as PathParam, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
+from fastapi import Path as PathParam
 from ray import serve
 
 from deployments.common.errors import Conflict, FieldError, NotFound
@@ -48,6 +48,13 @@ api = make_api(
     errors=(401, 422, 503),
 )
 _COPY_CHUNK = 8 << 20
+
+
+def _save(upload: UploadFile, path: Path) -> None:
+    """Copy the upload (Starlette spools it to a temporary file) to ``path``."""
+    upload.file.seek(0)
+    with path.open("wb") as target:
+        shutil.copyfileobj(upload.file, target, _COPY_CHUNK)
 
 
 @serve.deployment
@@ -152,13 +159,6 @@ class DataIngress(Ingress):
             return [SymbolEntry.from_json(e) for e in await self._files.entries.remote()]
         found = [SymbolEntry.from_json(orjson.loads(value)) for value in values]
         return sorted(found, key=lambda entry: entry.symbol)
-
-
-def _save(upload: UploadFile, path: Path) -> None:
-    """Copy the upload (Starlette spools it to a temporary file) to ``path``."""
-    upload.file.seek(0)
-    with path.open("wb") as target:
-        shutil.copyfileobj(upload.file, target, _COPY_CHUNK)
 
 
 build = builder(DataIngress)

@@ -9,6 +9,7 @@ commits; the store lets one commit run at a time.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import ray
@@ -37,10 +38,8 @@ class BarFilesActor:
         self._try_publish()
 
     def _try_publish(self) -> None:
-        try:
+        with contextlib.suppress(redis.RedisError):  # down: the next chart asks again
             self.publish()
-        except redis.RedisError:
-            pass  # Redis is down: the first chart of a file symbol asks again
 
     def publish(self) -> int:
         """Write the whole catalog to Redis; the number of symbols."""

@@ -105,6 +105,7 @@ class BarFile:
         types: dict[str, pa.DataType] = {column: pa.string() for column in names.time_columns()}
         types.update({column: pa.float64() for column in names.prices().values()})
         source = pa.OSFile(str(self.path))
+        rows = 0
         try:
             reader = pacsv.open_csv(
                 source,
@@ -113,20 +114,17 @@ class BarFile:
                 convert_options=pacsv.ConvertOptions(
                     column_types=types, include_columns=list(types), strings_can_be_null=True),
             )
-            rows = 0
             while True:
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
                     return
-                except pa.ArrowInvalid as error:
-                    raise self._locate_csv_error(error, rows) from None
                 rows += batch.num_rows
                 self.progress = Progress(rows, source.tell(), self.progress.total)
                 for start in range(0, batch.num_rows, BATCH_ROWS):
                     yield batch.slice(start, BATCH_ROWS)
         except pa.ArrowInvalid as error:
-            raise ImportRejected(f"not a readable CSV file ({error})") from None
+            raise self._locate_csv_error(error, rows) from None
         finally:
             source.close()
 
@@ -151,7 +149,7 @@ class BarFile:
                     return ImportRejected(f"{text[bad[0]]!r} is not a number",
                                           row=row + int(bad[0]), column=name)
             row += batch.num_rows
-        return ImportRejected(f"not a readable CSV file ({error})", row=rows_before + 1)
+        return ImportRejected(f"not a readable CSV file ({error})")
 
     def _convert(self, table: pa.RecordBatch, first_row: int) -> Bars:
         names = self.columns
