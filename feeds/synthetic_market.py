@@ -10,14 +10,20 @@ Model, per symbol: a base price, an annualised volatility and a liquidity profil
   days, seeded per symbol and anchored at ``_ANCHOR`` (2015-01-02) at the base price, walking
   forwards and backwards from there. A weak pull towards the base price keeps decades of history
   in a plausible range. Days outside ``_WALK_FIRST``..``_WALK_LAST`` have no bars.
+* Daily volume: each symbol-day has a volume multiplier (mean about 1), log-normal and
+  autocorrelated over the days (an AR(1) walk like the price's) and larger on days whose
+  open-to-next-open move is large, so daily volume varies from day to day by some 30-50%.
 * Intraday: a latent log price moves every second, with U-shaped volatility over the regular
   session and little movement outside it. The regular session and after-hours form a Brownian
   bridge from today's open to the next trading day's open; the pre-market leads up to today's
   open. A second produces a bar only when it has at least one trade: nearly every regular second
   for liquid symbols, far fewer in extended hours, and few anywhere for thinly traded symbols.
   Trade counts and volume are U-shaped over the regular session too.
+* Sessions follow ``feeds.market_calendar``: on early-close days the regular session is
+  09:30-13:00 ET and after-hours 13:00-17:00 ET (no bars after 17:00); the U-shapes span the
+  shortened session, at the same per-second intensity as a full day.
 
-Left out: auctions, halts, corporate actions, early closes and cross-symbol correlation.
+Left out: auctions, halts, corporate actions and cross-symbol correlation.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ from feeds.market_calendar import (
     session_bounds_utc,
     trading_days,
 )
+
+_VOLUME_PHI = 0.8  # day-to-day persistence of the log volume multiplier
+_VOLUME_SIGMA = 0.3  # stationary standard deviation of its autocorrelated part
+_VOLUME_MOVE = 0.35  # extra log volume per unit of |standardised daily move| above its mean
 
 
 class _Profile(NamedTuple):
@@ -81,10 +91,9 @@ _WALK_LAST = date(2045, 12, 29)
 _WALK_REVERSION = 1.0 / 750.0  # daily pull of the log price towards log(base price)
 _TRADING_DAYS_PER_YEAR = 252
 
-_EXT_SECONDS = 16 * 3600  # 04:00-20:00 ET
+_EXT_SECONDS = 16 * 3600  # 04:00-20:00 ET, the longest day; the arrays cover it every day
 _REG_START = 5 * 3600 + 1800  # 09:30 ET, seconds after 04:00
-_REG_SECONDS = 6 * 3600 + 1800  # 09:30-16:00 ET
-_REG_END = _REG_START + _REG_SECONDS
+_REG_SECONDS = 6 * 3600 + 1800  # 09:30-16:00 ET, a full regular session
 _EXT_VARIANCE = 0.05  # per-second variance weight outside regular hours (regular mean is 1)
 
 
@@ -138,6 +147,29 @@ def _log_opens(symbol: str) -> np.ndarray:
     return log_opens
 
 
+@cache
+def _volume_multipliers(symbol: str) -> np.ndarray:
+    """Daily volume multiplier of ``symbol`` for every day of ``_walk_days()`` (mean about 1).
+
+    exp of an AR(1) walk anchored like the prices plus a term that grows with the size of the
+    day's open-to-next-open move, centred so that the multiplier averages about 1.
+    """
+    prof = _profile(symbol)
+    days = _walk_days()
+    anchor = bisect_left(days, _ANCHOR)
+    rng = _rng("volume", symbol)
+    shock = _VOLUME_SIGMA * np.sqrt(1.0 - _VOLUME_PHI**2)
+    forward = _ar1(rng.normal(0.0, shock, len(days) - 1 - anchor), _VOLUME_PHI)
+    backward = _ar1(rng.normal(0.0, shock, anchor), _VOLUME_PHI)
+    walk = np.concatenate([backward[:0:-1], forward])
+    sigma = prof.vol / np.sqrt(_TRADING_DAYS_PER_YEAR)
+    move = np.abs(np.diff(_log_opens(symbol), append=_log_opens(symbol)[-1])) / sigma
+    log_mult = walk + _VOLUME_MOVE * (move - np.sqrt(2.0 / np.pi))
+    mult = np.exp(log_mult - 0.5 * (_VOLUME_SIGMA**2 + _VOLUME_MOVE**2 * (1.0 - 2.0 / np.pi)))
+    mult.setflags(write=False)
+    return mult
+
+
 def _empty_bars() -> dict[str, np.ndarray]:
     bars = {k: np.empty(0, dtype=np.float64) for k in "ohlcv"}
     bars["t"] = np.empty(0, dtype=np.int64)
@@ -145,23 +177,35 @@ def _empty_bars() -> dict[str, np.ndarray]:
     return {k: bars[k] for k in ("t", "o", "h", "l", "c", "v", "n")}
 
 
-@lru_cache(maxsize=1)
-def _intraday_shape() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class _Layout(NamedTuple):
+    reg_end: int  # end of the regular session, seconds after 04:00 ET
+    ext_end: int  # end of after-hours, seconds after 04:00 ET
+
+
+def _layout(day: date) -> _Layout:
+    """Where ``day``'s regular session and after-hours end (shorter on early-close days)."""
+    start, ext_end = session_bounds_utc(day, extended=True)
+    return _Layout(session_bounds_utc(day)[1] - start, ext_end - start)
+
+
+@lru_cache(maxsize=4)
+def _intraday_shape(layout: _Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per second of 04:00-20:00 ET: regular mask, regular U-shape, extended-hours ramp.
 
     The U-shape has mean 1 over the regular session; the ramp has mean about 1 over extended
-    hours and rises towards the regular session.
+    hours, rises towards the regular session and is 0 after ``layout.ext_end``.
     """
     s = np.arange(_EXT_SECONDS, dtype=np.float64)
-    regular = (s >= _REG_START) & (s < _REG_END)
-    x = np.clip((s - _REG_START + 0.5) / _REG_SECONDS, 0.0, 1.0)
+    regular = (s >= _REG_START) & (s < layout.reg_end)
+    extended = ~regular & (s < layout.ext_end)
+    x = np.clip((s - _REG_START + 0.5) / (layout.reg_end - _REG_START), 0.0, 1.0)
     u = 0.6 + 2.5 * np.exp(-x / 0.04) + 1.5 * np.exp(-(1.0 - x) / 0.03)
     u = np.where(regular, u / u[regular].mean(), 0.0)
     pre = np.exp(-(_REG_START - s) / 3600.0)
-    post = np.exp(-(s - _REG_END) / 3600.0)
+    post = np.exp(-(s - layout.reg_end) / 3600.0)
     ramp = np.where(s < _REG_START, 0.3 + 1.7 * pre, 0.3 + 1.7 * post)
-    ramp = np.where(regular, 0.0, ramp)
-    ramp /= ramp[~regular].mean()
+    ramp = np.where(extended, ramp, 0.0)
+    ramp /= ramp[extended].mean()
     for arr in (regular, u, ramp):
         arr.setflags(write=False)
     return regular, u, ramp
@@ -175,12 +219,17 @@ class _Shape(NamedTuple):
 
 
 @cache
-def _symbol_shape(symbol: str) -> _Shape:
-    """Per-second arrays of ``symbol`` that are the same every day (computed once)."""
+def _symbol_shape(symbol: str, layout: _Layout) -> _Shape:
+    """Per-second arrays of ``symbol`` for days of ``layout`` (computed once per layout).
+
+    Per-second variance and trading intensity are those of a full day, so a shortened session
+    carries proportionally less variance and volume.
+    """
     prof = _profile(symbol)
-    regular, u, ramp = _intraday_shape()
+    regular, u, ramp = _intraday_shape(layout)
     daily_var = prof.vol**2 / _TRADING_DAYS_PER_YEAR
-    var = np.where(regular, u, _EXT_VARIANCE) * (daily_var / _REG_SECONDS)
+    open_hours = np.arange(_EXT_SECONDS) < layout.ext_end
+    var = np.where(regular, u, _EXT_VARIANCE * open_hours) * (daily_var / _REG_SECONDS)
     p_reg = 1.0 - (1.0 - prof.p_regular) ** u
     p_trade = np.where(regular, p_reg, np.minimum(prof.p_extended * ramp, 1.0))
     activity = np.where(regular, u, 0.1 * ramp)
@@ -196,7 +245,7 @@ def _latent_path(
     """Log price at each second boundary of 04:00-20:00 ET (``_EXT_SECONDS + 1`` values).
 
     Pre-market walks into ``log_open`` at 09:30; 09:30-20:00 is a Brownian bridge from
-    ``log_open`` to ``log_next`` (the next trading day's open).
+    ``log_open`` to ``log_next`` (the next trading day's open), flat once after-hours end.
     """
     steps = rng.standard_normal(_EXT_SECONDS) * shape.std
     path = np.empty(_EXT_SECONDS + 1)
@@ -209,7 +258,8 @@ def _latent_path(
 
 
 def second_bars(symbol: str, day: date) -> dict[str, np.ndarray]:
-    """1-second OHLCV bars of ``symbol`` over 04:00-20:00 ET of ``day``.
+    """1-second OHLCV bars of ``symbol`` over ``day``'s extended session (04:00-20:00 ET,
+    04:00-17:00 on early-close days).
 
     Keys ``t`` (int64 UTC epoch second of the bar start), ``o h l c`` (float64 dollars, whole
     cents), ``v`` (float64 shares), ``n`` (int64 trades). Seconds without a trade have no bar; a
@@ -220,16 +270,20 @@ def second_bars(symbol: str, day: date) -> dict[str, np.ndarray]:
     idx = bisect_left(days, day)
     if not is_trading_day(day) or idx + 1 >= len(days) or days[idx] != day:
         return _empty_bars()
-    shape = _symbol_shape(symbol)
+    shape = _symbol_shape(symbol, _layout(day))
     log_opens = _log_opens(symbol)
+    mult = _volume_multipliers(symbol)[idx]
     rng = _rng("seconds", symbol, day.isoformat())
     path = _latent_path(rng, shape, log_opens[idx], log_opens[idx + 1])
 
-    # Which seconds trade, and how much.
+    # Which seconds trade, and how much. The day's multiplier scales the extra trades; the
+    # trade size is rescaled so that expected volume scales with it exactly, also for symbols
+    # whose traded seconds mostly hold a single trade.
     sec = np.flatnonzero(rng.random(_EXT_SECONDS) < shape.p_trade)
-    n = 1 + rng.poisson(prof.trades * shape.activity[sec])
+    rate = prof.trades * shape.activity[sec]
+    n = 1 + rng.poisson(rate * mult)
     size = rng.lognormal(-0.18, 0.6, sec.size)  # mean about 1
-    v = np.maximum(1.0, np.round(n * prof.lot * size))
+    v = np.maximum(1.0, np.round(n * prof.lot * size * mult * (1.0 + rate) / (1.0 + rate * mult)))
 
     # Prices: open at the latent price entering the second, close at the one leaving it.
     c = np.maximum(0.01, np.round(np.exp(path[sec + 1]), 2))

@@ -1,13 +1,13 @@
-"""Synthetic market: determinism, session coverage, OHLC consistency and intraday shape."""
+"""Synthetic market: determinism, sessions (incl. early closes), OHLC, volume shape and spread."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-from feeds.market_calendar import session_bounds_utc
+from feeds.market_calendar import early_closes, session_bounds_utc, trading_days
 from feeds.synthetic_market import (
     KNOWN_SYMBOLS,
     daily_bars,
@@ -124,3 +124,74 @@ def test_days_are_continuous() -> None:
     daily = daily_bars("SPY", days)
     overnight = daily["o"][1:] / daily["c"][:-1] - 1.0
     assert np.all(np.abs(overnight) < 0.03)
+
+
+EARLY = date(2026, 11, 27)  # day after Thanksgiving: 09:30-13:00, after-hours to 17:00 ET
+
+
+@pytest.mark.parametrize("symbol", ["SPY", "AAPL"])
+def test_early_close_day_sessions(symbol: str) -> None:
+    t = second_bars(symbol, EARLY)["t"]
+    open_, close = session_bounds_utc(EARLY)
+    start, end = session_bounds_utc(EARLY, extended=True)
+    assert close - open_ == 3 * 3600 + 1800 and end - start == 13 * 3600
+    assert t.size > 0 and t[0] >= start
+    assert t[-1] < end  # nothing after 17:00 ET
+    regular = (t >= open_) & (t < close)
+    assert regular.sum() > 0.95 * (close - open_)
+    after_hours = t >= close
+    assert 0 < after_hours.sum() < 0.6 * (end - close)  # after-hours trades, thinner
+
+
+def test_early_close_day_volume_is_u_shaped_over_the_short_session() -> None:
+    bars = second_bars("SPY", EARLY)
+    open_ = session_bounds_utc(EARLY)[0]
+    regular = _regular_mask(bars["t"], EARLY)
+    minute = (bars["t"][regular] - open_) // 60
+    by_minute = np.bincount(minute, weights=bars["v"][regular], minlength=210)
+    assert by_minute.size == 210  # 09:30-13:00
+    edges = np.concatenate([by_minute[:30], by_minute[-30:]]).mean()
+    assert edges > 1.5 * by_minute[60:150].mean()  # 10:30-12:00
+
+
+def test_daily_bars_aggregate_regular_session_on_early_close_days() -> None:
+    days = [date(2026, 11, 25), EARLY, date(2026, 12, 24), date(2025, 7, 3)]
+    daily = daily_bars("MSFT", days)
+    assert daily["t"].tolist() == [session_bounds_utc(d)[0] for d in days]
+    for i, day in enumerate(days):
+        bars = second_bars("MSFT", day)
+        reg = _regular_mask(bars["t"], day)
+        assert daily["o"][i] == bars["o"][reg][0]
+        assert daily["h"][i] == bars["h"][reg].max()
+        assert daily["l"][i] == bars["l"][reg].min()
+        assert daily["c"][i] == bars["c"][reg][-1]
+        assert daily["v"][i] == bars["v"][reg].sum()
+
+
+def test_early_close_days_trade_less_than_the_days_before() -> None:
+    early = sorted(d for y in range(2014, 2026) for d in early_closes(y))
+    before = [trading_days(d - timedelta(days=7), d - timedelta(days=1))[-1] for d in early]
+    short, full = daily_bars("SPY", early)["v"], daily_bars("SPY", before)["v"]
+    assert short.size == full.size == len(early) > 25
+    assert np.median(short / full) < 0.8
+
+
+@pytest.mark.parametrize("symbol", ["NVDA", "SPY", "KO", "ZVZZT"])
+def test_daily_volume_varies_from_day_to_day(symbol: str) -> None:
+    days = trading_days(date(2024, 1, 2), date(2024, 3, 28))[:60]
+    v = daily_bars(symbol, days)["v"]
+    assert v.size == 60
+    cv = v.std() / v.mean()
+    assert 0.2 <= cv <= 1.0
+    assert np.unique(v).size == v.size
+
+
+def test_daily_volume_is_autocorrelated_and_larger_on_big_moves() -> None:
+    days = trading_days(date(2024, 1, 2), date(2024, 12, 31))
+    daily = daily_bars("SPY", days)
+    log_v = np.log(daily["v"])
+    assert np.corrcoef(log_v[1:], log_v[:-1])[0, 1] > 0.3
+    move = np.abs(np.log(daily["c"] / daily["o"]))
+    big = move > np.quantile(move, 0.9)
+    small = move < np.quantile(move, 0.5)
+    assert np.median(daily["v"][big]) > 1.2 * np.median(daily["v"][small])
