@@ -24,6 +24,11 @@ PURE_MODULES = [
     "deployments.backtest.metric_values",
     "deployments.optimize.grid",
     "deployments.optimize.result",
+    "deployments.data.request",
+    "feeds.files.bar_file",
+    "feeds.files.validation",
+    "feeds.files.store",
+    "feeds.files.importing",
 ]
 FORBIDDEN = ("ray", "redis", "fastapi", "starlette", "uvicorn", "httpx")
 
@@ -45,7 +50,7 @@ def test_no_application_reads_settings_at_import_time():
     # An invalid setting would fail an import that read the settings.
     env = {"PATH": "/usr/bin:/bin", "SESSION_TIMEOUT_S": "not-a-number",
            "HOME": str(PROJECT_ROOT)}
-    for app in ("frontend", "sessions", "charts", "strategies", "backtest", "optimize"):
+    for app in ("frontend", "sessions", "charts", "strategies", "backtest", "optimize", "data"):
         assert "ray" in _imported_roots(f"deployments.{app}.app", env)
 
 
