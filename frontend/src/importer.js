@@ -367,15 +367,27 @@ export class ImportDialog {
     try {
       await this.session.call((token) => deleteImported(token, symbol));
       this.toasts.show({ kind: "success", title: `Deleted ${symbol}`, key: "import" });
+      this._forgetResult(symbol);
       this.suggestions.forget(symbol);
       return true;
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) this.suggestions.forget(symbol); // gone already
+      if (err instanceof ApiError && err.status === 404) { // gone already
+        this._forgetResult(symbol);
+        this.suggestions.forget(symbol);
+      }
       else this.toasts.show({ ...explain(err, `Deleting ${symbol}`), key: "import" });
       return false;
     } finally {
       this.suggestions.refresh();
     }
+  }
+
+  _forgetResult(symbol) {
+    // The answer of an import whose symbol is gone: no "Chart it" for it any more.
+    if (this.result?.symbol !== symbol) return;
+    this.result = null;
+    this.$("import-result").hidden = true;
+    this.$("import-progress").hidden = true;
   }
 
   _chart(info) {

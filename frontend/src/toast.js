@@ -1,5 +1,7 @@
 // Toasts: short messages in the corner. Errors stay until closed (or replaced by the same key);
-// the rest fade after a few seconds. An action button (e.g. "Retry") is optional.
+// the rest fade after a few seconds. An action button (e.g. "Retry") is optional. While a modal
+// dialog is open (Import), the stack moves into it until it closes: outside, a toast would sit
+// under the dialog's backdrop, dimmed, and its buttons would not take a click.
 
 const ICONS = {
   error: '<path d="M12 8v5m0 3h.01M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0Z"/>',
@@ -61,6 +63,7 @@ export class Toasts {
       if (key && this.byKey.get(key) === el) this.byKey.delete(key);
     };
     closeBtn.addEventListener("click", close);
+    this._raise();
     this.root.append(el);
     while (this.root.children.length > 4) this.root.firstElementChild.remove();
     if (key) this.byKey.set(key, el);
@@ -68,6 +71,14 @@ export class Toasts {
     const timeout = timeoutMs ?? (kind === "error" || action ? 0 : 4000);
     if (timeout > 0) setTimeout(close, timeout);
     return { close, element: el };
+  }
+
+  _raise() {
+    const modal = document.querySelector("dialog:modal");
+    if (!modal || modal.contains(this.root)) return;
+    const home = this.root.parentElement;
+    modal.append(this.root);
+    modal.addEventListener("close", () => home.append(this.root), { once: true });
   }
 
   /** Close the toast shown under ``key``, if any. */
