@@ -42,7 +42,7 @@ def _after_early_closes(request: ChartRequest, t: np.ndarray) -> np.ndarray:
     late = np.zeros(t.size, dtype=bool)
     for day in request.days:
         if is_early_close(day):
-            closing, _ = session_bounds_utc(day)
+            _, closing = session_bounds_utc(day)
             late |= (t >= closing) & (t < closing + 3 * 3600)
     return late
 
