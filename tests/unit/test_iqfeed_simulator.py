@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from feeds.iqfeed.admin import STATUS_INDEX, AdminConnection, parse_stats
+from feeds.market_calendar import session_bounds_utc
 from feeds.simulator import IQFeedSimulator, SimulatorFaults
 from feeds.synthetic_market import second_bars
 from tests.support.feed_expectations import recent_trading_day
@@ -230,3 +231,15 @@ async def test_last_n_requests_are_the_tail_of_the_period_requests(clocked):
     assert _rows(await _exchange(clocked, "HTX,SPY,9,1,P7"), "P7") == ticks[-9:]
     today = _rows(await _exchange(clocked, "HID,SPY,300,1,,,,1,P8,,s,1"), "P8")
     assert today == [row for row in period if row[0].startswith(str(_TRADING_DAY))]
+
+
+async def test_an_early_close_day_ends_its_daily_bar_at_the_close(clocked):
+    day = date(2026, 11, 27)  # the day after Thanksgiving: regular session 09:30-13:00
+    clocked.clock = lambda: _at(day, 18, 0)
+    close = datetime.fromtimestamp(session_bounds_utc(day)[1], _ET)
+    stamp = day.strftime("%Y%m%d")
+    daily = _rows(await _exchange(clocked, f"HDT,SPY,{stamp},{stamp},,1,E1,"), "E1")
+    minutes = _rows(await _exchange(clocked, f"HIT,SPY,60,{stamp} 093000,"
+                                             f"{stamp} {close:%H%M%S},,,,1,E2,,s,1"), "E2")
+    minutes = [row for row in minutes if row[0] < f"{day} {close:%H:%M:%S}"]
+    np.testing.assert_allclose(_ohlcv(daily)[0], _aggregate(_ohlcv(minutes, 6)), rtol=1e-12)
