@@ -92,16 +92,17 @@ def _retry_after(request: Request, exc: Exception) -> str:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """The methods some route of the app answers at the request's path; a catch-all route
-    (``/{path:path}``) counts only where no route names the path itself."""
-    specific: set[str] = set()
-    catch_all: set[str] = set()
+    """The methods some route of the app answers at the request's path. The most specific
+    routes that match decide: a literal path (``/import``) over one with parameters
+    (``/{symbol}``), and that over a catch-all (``/{path:path}``)."""
+    found: dict[int, set[str]] = {0: set(), 1: set(), 2: set()}
     for route in _routes(request.app.router.routes):
         match, _ = route.matches(request.scope)
         if match is not Match.NONE:
-            methods = getattr(route, "methods", None) or set()
-            (catch_all if ":path}" in getattr(route, "path", "") else specific).update(methods)
-    return sorted(specific or catch_all)
+            path = getattr(route, "path", "")
+            rank = 2 if ":path}" in path else 1 if "{" in path else 0
+            found[rank].update(getattr(route, "methods", None) or set())
+    return sorted(found[0] or found[1] or found[2])
 
 
 def _routes(routes: Iterable[Any]) -> Iterator[Any]:

@@ -19,7 +19,7 @@ import redis
 from deployments import PLATFORM_NAMESPACE
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
 from tests.conftest import Platform
-from tests.support.feed_expectations import trading_days_back
+from tests.support.feed_expectations import regular_minutes, trading_days_back
 from tests.support.launched_feed import _switch as switch_simulator_fault
 from tests.support.launched_feed import watchdog_status
 from tests.support.paced_sessions import initiate_paced
@@ -92,4 +92,4 @@ def test_killed_simulator_fails_a_cold_chart_fast_then_serves_it(
     again = http.get("/historical/", params=params, headers=session_headers(token), timeout=60)
     recovery("kill -> the same /historical request answered 200", time.monotonic() - killed)
     assert again.status_code == 200, again.text
-    assert again.json()["total"] == 2 * 390
+    assert again.json()["total"] == regular_minutes(days)

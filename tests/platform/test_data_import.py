@@ -298,9 +298,11 @@ def test_imported_bars_outlive_redis_and_the_actor(http, token, imported_minutes
     assert on_disk is not None and on_disk.bars == 4 * 390
 
 
-def test_the_cli_imports_a_file_and_reports_progress(platform: Platform, tmp_path, http):
-    path = tmp_path / "cli.csv"
-    _minute_frame(DAYS[:2], seed=5).to_csv(path, index=False)
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_cli_imports_a_file_and_reports_progress(platform: Platform, tmp_path, http, kind):
+    path = tmp_path / f"cli.{kind}"
+    frame = _minute_frame(DAYS[:2], seed=5)
+    frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
     run = subprocess.run(
         [sys.executable, "-m", "deployments.data", "import", str(path), "--symbol", "tstcli",
          "--tz", NY, "--url", platform.base_url],

@@ -18,7 +18,7 @@ from deployments.charts.bar_store import result_key
 from deployments.charts.tiers import exchange_today
 from deployments.iqfeed.feed_actor import ACTOR_NAME as FEED
 from feeds.market_calendar import trading_days
-from tests.support.feed_expectations import expected_bars, trading_days_back
+from tests.support.feed_expectations import expected_bars, regular_minutes, trading_days_back
 from tests.support.launched_feed import simulator_fault
 from tests.support.polling import wait_for
 from tests.support.session_calls import initiate, session_headers
@@ -41,7 +41,7 @@ def test_minute_bars_equal_the_market(http, token, feed_ready):
     body = answer.json()
     expected = np.concatenate([expected_bars("AAPL", d, 60, regular_hours=True).t.to_numpy()
                                for d in days])
-    assert body["total"] == expected.size == 3 * 390
+    assert body["total"] == expected.size == regular_minutes(days)
     assert body["has_more"] is False
     assert body["bars"]["t"] == expected.tolist()
     assert body["timezone"] == "America/New_York"
@@ -90,7 +90,7 @@ def test_chunks_walk_back_to_the_first_bar_without_gap_or_overlap(http, token, f
     first = _get(http, token, symbol="MSFT", interval="1m", start=str(days[0]),
                  end=str(days[-1]))
     body = first.json()
-    assert body["total"] == 15 * 390 and body["has_more"] is True
+    assert body["total"] == regular_minutes(days) and body["has_more"] is True
     assert len(body["bars"]["t"]) == 5000
     held = body["bars"]["t"]
     while body["has_more"]:
@@ -170,7 +170,7 @@ def test_chunk_of_another_session_is_404_and_expired_is_410(http, token, platfor
     assert http.get("/historical/chunk", params={**params, "request_id": "x" * 16},
                     headers=session_headers(token)).status_code == 404
     ok = http.get("/historical/chunk", params=params, headers=session_headers(token))
-    assert ok.status_code == 200 and len(ok.json()["bars"]["t"]) == 389
+    assert ok.status_code == 200 and len(ok.json()["bars"]["t"]) == regular_minutes([day]) - 1
     store = redis.Redis.from_url(platform.redis_url)
     for key in store.scan_iter(match=result_key("JPM", True, "1m", "*", "*")):
         store.delete(key)
@@ -185,7 +185,7 @@ def test_answers_are_compressed_when_accepted(http, token, feed_ready):
         answer = http.get("/historical/", params=query,
                           headers={"Accept-Encoding": encoding, **session_headers(token)})
         assert answer.headers["content-encoding"] == encoding
-        assert len(answer.json()["bars"]["t"]) == 390
+        assert len(answer.json()["bars"]["t"]) == regular_minutes([day])
 
 
 def test_redis_restart_mid_run_fails_fast_then_answers(http, token, platform, feed_ready):

@@ -36,6 +36,11 @@ def expected_bars(symbol: str, day: date, interval_s: int, regular_hours: bool) 
     return bars.reset_index(drop=True)
 
 
+def regular_minutes(days: list[date]) -> int:
+    """One-minute bars in the regular sessions of ``days`` (390 a day, 210 on early closes)."""
+    return sum((session_bounds_utc(day)[1] - session_bounds_utc(day)[0]) // 60 for day in days)
+
+
 def trading_days_back(count: int, skip: int = 1) -> list[date]:
     """``count`` consecutive complete trading days, ending ``skip`` trading days ago."""
     today = exchange_today()
