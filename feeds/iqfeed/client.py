@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 
 from feeds.bars import Bars, Ticks
-from feeds.eastern_time import eastern_to_utc, format_request_time
+from feeds.eastern_time import eastern_to_utc, format_request_time, utc_to_eastern
 from feeds.iqfeed import line_parser as lp
 from feeds.iqfeed.errors import (
     FeedError,
@@ -48,7 +48,7 @@ from feeds.iqfeed.protocol import (
     set_protocol,
 )
 from feeds.iqfeed.rate_limiter import TokenBucket
-from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN
+from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN, is_early_close, session_bounds_utc
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.\-/@#+_^]{0,29}")
 _REGULAR_OPEN_S = REGULAR_OPEN.hour * 3600 + REGULAR_OPEN.minute * 60
@@ -61,6 +61,21 @@ def _regular_filter(interval_s: int, label_at_beginning: bool) -> tuple[str, str
     first = _REGULAR_OPEN_S + (0 if label_at_beginning else interval_s)
     last = _REGULAR_CLOSE_S - (interval_s if label_at_beginning else 0)
     return tuple(f"{s // 3600:02d}{s % 3600 // 60:02d}{s % 60:02d}" for s in (first, last))
+
+
+def _after_early_closes(t: np.ndarray) -> np.ndarray:
+    """True for bar times after the 13:00 close of an early-close day: the time-of-day filter
+    of a request is one for all its days, so those days' after-hours bars are cut here."""
+    late = np.zeros(t.size, dtype=bool)
+    if t.size == 0:
+        return late
+    epoch = date(1970, 1, 1).toordinal()
+    for day_number in np.unique(utc_to_eastern(t) // 86400).tolist():
+        day = date.fromordinal(epoch + int(day_number))
+        if is_early_close(day):
+            opening, closing = session_bounds_utc(day)
+            late |= (t >= closing) & (t < opening + 6 * 3600 + 1800)
+    return late
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -138,7 +153,8 @@ class IQFeedClient:
         self, symbol: str, start: int, end: int, interval_s: int, regular_hours: bool = False
     ) -> Bars:
         """Bars of ``interval_s`` seconds with START times in ``[start, end)`` (UTC epoch s);
-        ``regular_hours`` keeps only bars inside 09:30-16:00 Eastern."""
+        ``regular_hours`` keeps only bars inside the regular session (09:30-16:00 Eastern,
+        13:00 on early closes)."""
         symbol = normalize_symbol(symbol)
         if interval_s < 1 or end <= start:
             raise ValueError("interval_s must be >= 1 and end after start")
@@ -159,6 +175,8 @@ class IQFeedClient:
         estimate = int(min(max(span // interval_s + 16, 1024), 1 << 22))
         bars = await self._interval_bars(symbol, request, interval_s, estimate)
         keep = (bars.t >= start) & (bars.t < end)
+        if regular_hours:
+            keep &= ~_after_early_closes(bars.t)
         return Bars(*(column[keep] for column in bars.columns()))
 
     async def fetch_bars_for_days(

@@ -63,6 +63,15 @@ async def test_regular_hours_and_either_label_give_bar_start_times(
     assert bars.t[0] == session_bounds_utc(day)[0]
 
 
+async def test_regular_hours_end_at_an_early_close(simulator, faults):
+    day = date(2026, 11, 27)  # the day after Thanksgiving: 13:00
+    start, end = session_bounds_utc(day, extended=True)
+    bars = await client_for(simulator).fetch_bars("AAPL", start, end, 60, regular_hours=True)
+    expected = expected_bars("AAPL", day, 60, regular_hours=True)
+    np.testing.assert_array_equal(bars.t, expected.t.to_numpy())
+    assert bars.t[-1] == session_bounds_utc(day)[1] - 60
+
+
 async def test_dst_change_weekend_converts_to_utc(simulator, faults):
     friday, monday = date(2026, 10, 30), date(2026, 11, 2)  # EDT ends on Sunday 2026-11-01
     client = client_for(simulator)
