@@ -52,7 +52,7 @@ class BacktestIngress(Ingress):
         if len(bars) < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")
         result = await asyncio.to_thread(run_backtest, spec, params, bars, body)
-        return OrjsonResponse(result)
+        return OrjsonResponse({**result, "symbol": chart.symbol})
 
 
 build = builder(BacktestIngress)

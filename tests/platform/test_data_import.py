@@ -139,7 +139,7 @@ def test_backtest_and_optimize_run_on_an_imported_symbol(http, token, imported_m
             "symbol": "file:TSTMIN", "interval": "5m", "start": DAYS[0], "end": DAYS[-1]}
     answer = http.post("/backtest/", json=body, headers=session_headers(token), timeout=120)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["bars"] == 4 * 78
+    assert answer.json()["bars"] == 4 * 78 and answer.json()["symbol"] == "file:TSTMIN"
     body.pop("params")
     job_id = submit(http, token, {**body, "grid": {"fast": [3, 5], "slow": [12, 20]}})
     state = finish(http, job_id, token)
