@@ -55,7 +55,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(PY) -m bench
+	$(PY) -m bench; rc=$$?; $(PY) -m bench.import || rc=1; exit $$rc
 
 # The secrets `ray up cluster.yaml` needs, generated once into .env.cluster (mode 0600).
 cluster-secrets:
