@@ -31,7 +31,7 @@ from feeds.files.columns import ColumnMap, map_columns
 from feeds.files.errors import ImportRejected
 
 BATCH_ROWS = 1 << 20
-_CSV_BLOCK = 64 << 20
+_CSV_BLOCK = 2 << 20  # pyarrow's streaming reader reads ~40 blocks ahead: keep them small
 _PARQUET_MAGIC = b"PAR1"
 _OFFSET = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 _NUMERIC = r"^\s*[0-9]+(\.[0-9]*)?\s*$"
@@ -114,15 +114,26 @@ class BarFile:
                 convert_options=pacsv.ConvertOptions(
                     column_types=types, include_columns=list(types), strings_can_be_null=True),
             )
+            pending: list[pa.RecordBatch] = []
+            held = 0
             while True:
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
-                    return
+                    break
                 rows += batch.num_rows
                 self.progress = Progress(rows, source.tell(), self.progress.total)
-                for start in range(0, batch.num_rows, BATCH_ROWS):
-                    yield batch.slice(start, BATCH_ROWS)
+                pending.append(batch)
+                held += batch.num_rows
+                if held >= BATCH_ROWS:
+                    *full, last = _rebatch(pending)
+                    yield from full
+                    pending, held = [last], last.num_rows
+                    if held == BATCH_ROWS:
+                        yield last
+                        pending, held = [], 0
+            if held:
+                yield from _rebatch(pending)
         except pa.ArrowInvalid as error:
             raise self._locate_csv_error(error, rows) from None
         finally:
@@ -186,10 +197,13 @@ class BarFile:
     def _parse_strings(self, values: pa.Array, first_row: int) -> np.ndarray:
         column = self.columns.time
         _require_present(values, column, first_row)
-        numeric = pc.match_substring_regex(values, _NUMERIC)
-        if pc.all(numeric).as_py():
+        if (pc.match_substring_regex(values.slice(0, 1), _NUMERIC)[0].as_py()
+                and pc.all(pc.match_substring_regex(values, _NUMERIC)).as_py()):
             return _epoch_seconds(pc.cast(pc.utf8_trim_whitespace(values), pa.float64())
                                   .to_numpy(), column, first_row)
+        naive = _whole_seconds(values)
+        if naive is not None:
+            return _utc_seconds(pd.DatetimeIndex(naive), self.zone, column, first_row)
         has_offset = pc.match_substring_regex(values, _OFFSET).to_numpy(zero_copy_only=False)
         if has_offset.any() and not has_offset.all():
             row = int(np.flatnonzero(has_offset != has_offset[0])[0])
@@ -204,6 +218,14 @@ class BarFile:
                 f"{text[bad[0]]!r} is not a time (ISO 8601 such as 2024-01-02 09:30:00, or "
                 "epoch seconds)", row=first_row + int(bad[0]), column=column)
         return _utc_seconds(pd.DatetimeIndex(stamps), self.zone, column, first_row)
+
+
+def _rebatch(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The rows of ``batches`` as batches of ``BATCH_ROWS`` (the last one shorter)."""
+    if len(batches) == 1 and batches[0].num_rows <= BATCH_ROWS:
+        return batches
+    table = pa.Table.from_batches(batches).combine_chunks()
+    return table.to_batches(max_chunksize=BATCH_ROWS)
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -224,6 +246,17 @@ def _require_present(values: pa.Array, column: str, first_row: int) -> None:
     if values.null_count:
         row = int(np.flatnonzero(pc.is_null(values).to_numpy(zero_copy_only=False))[0])
         raise ImportRejected("is empty", row=first_row + row, column=column)
+
+
+def _whole_seconds(values: pa.Array) -> np.ndarray | None:
+    """Naive ISO times to whole seconds in C++ (``2024-01-02 09:30:00``, ``2024-01-02T09:30``,
+    ``2024-01-02``), None when any value has another form (an offset, a fraction, a bad date):
+    then pandas parses them. Arrow's ISO parser is stricter than pandas' and, where it accepts
+    a value, reads the same time."""
+    try:
+        return pc.cast(values, pa.timestamp("s")).to_numpy(zero_copy_only=False)
+    except pa.ArrowException:
+        return None
 
 
 def _epoch_seconds(values: np.ndarray, column: str, first_row: int) -> np.ndarray:
