@@ -84,19 +84,26 @@ class BarChecks:
         if names.volume is not None:
             _first_bad(first_row, bars.v < 0, names.volume, "volume is negative")
         wall = wall_seconds(t, self.zone)
-        previous = [] if self._last_wall is None else [self._last_wall]
-        steps = np.diff(np.concatenate([previous, wall]).astype(np.int64))
-        values, counts = np.unique(steps[steps > 0], return_counts=True)
-        self._steps.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+        self._count_steps(_steps(self._last_wall, wall))
         self._last_t, self._last_wall = int(t[-1]), int(wall[-1])
         self.rows += t.size
 
+    def _count_steps(self, steps: np.ndarray) -> None:
+        """Count the positive steps, ascending (as np.unique would): a bincount up to a day,
+        np.unique above (a few gaps)."""
+        short = steps[(steps > 0) & (steps <= DAY_S)]
+        counts = np.bincount(short, minlength=0) if short.size else np.zeros(0, np.int64)
+        values = np.flatnonzero(counts)
+        long_values, long_counts = np.unique(steps[steps > DAY_S], return_counts=True)
+        self._steps.update(dict(zip(values.tolist() + long_values.tolist(),
+                                    counts[values].tolist() + long_counts.tolist(), strict=True)))
+
     def _check_order(self, first_row: int, t: np.ndarray) -> None:
-        previous = [] if self._last_t is None else [self._last_t]
-        steps = np.diff(np.concatenate([previous, t]).astype(np.int64))
+        previous = self._last_t
+        steps = _steps(previous, t)
         bad = np.flatnonzero(steps <= 0)
         if bad.size:
-            index = int(bad[0]) + (0 if previous else 1)
+            index = int(bad[0]) + (0 if previous is not None else 1)
             problem = "duplicate timestamp" if steps[bad[0]] == 0 else (
                 "timestamps are not sorted (earlier than the row before)")
             raise ImportRejected(problem, row=first_row + index, column=self.columns.time)
@@ -129,6 +136,14 @@ class BarChecks:
                 f"bars {shortest} s apart are closer than the resolution "
                 f"{resolution_name(declared_s)}")
         return declared_s
+
+
+def _steps(previous: int | None, values: np.ndarray) -> np.ndarray:
+    """Differences of consecutive ``values`` (int64), the first one from ``previous`` if any."""
+    values = values.astype(np.int64, copy=False)
+    if previous is None:
+        return np.diff(values)
+    return np.diff(values, prepend=np.int64(previous))
 
 
 def _first_bad(first_row: int, bad: np.ndarray, column: str, message: str) -> None:
