@@ -5,13 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 from kernels.indicators import rolling_std, sma
-from strategies.spec import Param, StrategySpec
+from strategies.spec import IndicatorSeries, Param, StrategySpec
+
+
+def bands(c: np.ndarray, window: int, width: float) -> tuple[np.ndarray, ...]:
+    """``(upper, middle, lower)``: the mean of the close and ``width`` deviations either side."""
+    mean = sma(c, window)
+    spread = width * rolling_std(c, window)
+    return mean + spread, mean, mean - spread
 
 
 def signals(o, h, l, c, v, window: int, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Enter below ``mean - width * std``, exit at or above the mean."""
-    mean = sma(c, window)
-    return c < mean - width * rolling_std(c, window), c >= mean
+    _, middle, lower = bands(c, window, width)
+    return c < lower, c >= middle
+
+
+def indicators(o, h, l, c, v, window: int, width: float) -> list[IndicatorSeries]:
+    """The three bands, on the price chart."""
+    upper, middle, lower = bands(c, window, width)
+    return [IndicatorSeries("Upper band", upper), IndicatorSeries("Middle band", middle),
+            IndicatorSeries("Lower band", lower)]
 
 
 STRATEGY = StrategySpec(
@@ -26,4 +40,5 @@ STRATEGY = StrategySpec(
               step=0.1),
     ),
     signals=signals,
+    indicators=indicators,
 )

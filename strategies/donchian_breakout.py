@@ -5,18 +5,33 @@ from __future__ import annotations
 import numpy as np
 
 from kernels.indicators import rolling_max, rolling_min
-from strategies.spec import Param, StrategySpec
+from strategies.spec import IndicatorSeries, Param, StrategySpec
 
 
 def _previous(x: np.ndarray) -> np.ndarray:
     return np.concatenate((np.array([np.nan]), x[:-1]))
 
 
+def channel(h: np.ndarray, l: np.ndarray, entry_window: int, exit_window: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``(upper, lower)``: the highest high of the previous ``entry_window`` bars and the
+    lowest low of the previous ``exit_window`` bars (the current bar excluded)."""
+    return _previous(rolling_max(h, entry_window)), _previous(rolling_min(l, exit_window))
+
+
 def signals(o, h, l, c, v, entry_window: int, exit_window: int
             ) -> tuple[np.ndarray, np.ndarray]:
     """Enter when the close breaks the highest high of the previous ``entry_window`` bars,
     exit when it breaks the lowest low of the previous ``exit_window`` bars."""
-    return c > _previous(rolling_max(h, entry_window)), c < _previous(rolling_min(l, exit_window))
+    upper, lower = channel(h, l, entry_window, exit_window)
+    return c > upper, c < lower
+
+
+def indicators(o, h, l, c, v, entry_window: int, exit_window: int) -> list[IndicatorSeries]:
+    """The entry channel's high and the exit channel's low, on the price chart."""
+    upper, lower = channel(h, l, entry_window, exit_window)
+    return [IndicatorSeries(f"Channel high {entry_window}", upper),
+            IndicatorSeries(f"Channel low {exit_window}", lower)]
 
 
 STRATEGY = StrategySpec(
@@ -29,4 +44,5 @@ STRATEGY = StrategySpec(
         Param("exit_window", "int", 10, "Bars in the exit channel", min=2, max=1000, step=1),
     ),
     signals=signals,
+    indicators=indicators,
 )

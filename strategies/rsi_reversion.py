@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernels.indicators import rsi
-from strategies.spec import Constraint, Param, StrategySpec
+from strategies.spec import Constraint, IndicatorSeries, Param, StrategySpec
 
 
 def signals(o, h, l, c, v, window: int, lower: float, upper: float
@@ -13,6 +13,12 @@ def signals(o, h, l, c, v, window: int, lower: float, upper: float
     """Enter when RSI is below ``lower``, exit when it is above ``upper``."""
     value = rsi(c, window)
     return value < lower, value > upper
+
+
+def indicators(o, h, l, c, v, window: int, lower: float, upper: float
+               ) -> list[IndicatorSeries]:
+    """RSI in its own pane, with the strategy's oversold and overbought levels."""
+    return [IndicatorSeries(f"RSI {window}", rsi(c, window), pane="rsi", levels=(lower, upper))]
 
 
 STRATEGY = StrategySpec(
@@ -27,4 +33,5 @@ STRATEGY = StrategySpec(
     ),
     constraints=(Constraint("lower", "<", "upper"),),
     signals=signals,
+    indicators=indicators,
 )

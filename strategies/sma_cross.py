@@ -6,12 +6,18 @@ import numpy as np
 
 from kernels.crossover_sweep import sweep_sma_cross
 from kernels.indicators import crossings, sma
-from strategies.spec import Constraint, DedicatedSweep, Param, StrategySpec
+from strategies.spec import Constraint, DedicatedSweep, IndicatorSeries, Param, StrategySpec
 
 
 def signals(o, h, l, c, v, fast: int, slow: int) -> tuple[np.ndarray, np.ndarray]:
     """Enter on the fast SMA crossing above the slow SMA, exit on the cross below."""
     return crossings(sma(c, fast), sma(c, slow))
+
+
+def indicators(o, h, l, c, v, fast: int, slow: int) -> list[IndicatorSeries]:
+    """Both averages of the close, on the price chart."""
+    return [IndicatorSeries(f"SMA {fast}", sma(c, fast)),
+            IndicatorSeries(f"SMA {slow}", sma(c, slow))]
 
 
 STRATEGY = StrategySpec(
@@ -25,6 +31,7 @@ STRATEGY = StrategySpec(
     ),
     constraints=(Constraint("fast", "<", "slow"),),
     signals=signals,
+    indicators=indicators,
     sweep=DedicatedSweep(inputs=("fast", "slow"), cpu=sweep_sma_cross,
                          cuda="kernels.backtest_cuda:sweep_sma_cross_cuda"),
 )

@@ -9,6 +9,12 @@ A strategy may also declare a :class:`DedicatedSweep`: kernels that compute the 
 parameter combinations at once without filling signal matrices. :meth:`StrategySpec.sweep_segments`
 (what an optimization's chunk tasks run) uses it when declared and the signal-matrix sweep of
 ``signals`` otherwise; both give the same numbers (to 1e-9, tests check).
+
+A strategy may declare ``indicators(o, h, l, c, v, **params)`` returning the series it trades
+on as :class:`IndicatorSeries` (one value per bar, NaN during warm-up), each placed on the price
+chart (``pane="overlay"``) or in a pane of its own (``"rsi"``, ``"macd"``, ...) with optional
+horizontal ``levels``; :meth:`StrategySpec.indicator_series` calls it and checks the shapes.
+Computing them with the functions ``signals`` uses makes the drawn lines the traded ones.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from kernels.strategy_sweep import sweep_segments
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 Signals = Callable[..., tuple[np.ndarray, np.ndarray]]
+OVERLAY = "overlay"
+STYLES = ("line", "histogram")
 
 
 class ParamError(ValueError):
@@ -133,10 +141,33 @@ class DedicatedSweep:
         return getattr(importlib.import_module(module), name)
 
 
+@dataclass(frozen=True, eq=False)
+class IndicatorSeries:
+    """One named series to draw: ``values`` per bar, on the price chart (``pane="overlay"``)
+    or in the named pane, as a ``"line"`` or ``"histogram"``, with horizontal ``levels``."""
+
+    name: str
+    values: np.ndarray = field(repr=False)
+    pane: str = OVERLAY
+    levels: tuple[float, ...] = ()
+    style: str = "line"
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.pane:
+            raise ValueError("an indicator series needs a name and a pane")
+        if self.style not in STYLES:
+            raise ValueError(f"{self.name}: style must be one of {', '.join(STYLES)}")
+        object.__setattr__(self, "values", np.asarray(self.values, dtype=np.float64))
+        object.__setattr__(self, "levels", tuple(float(x) for x in self.levels))
+
+
+Indicators = Callable[..., Sequence[IndicatorSeries]]
+
+
 @dataclass(frozen=True)
 class StrategySpec:
     """A strategy: its name for the API, text for people, parameters, signal function and,
-    optionally, a dedicated sweep."""
+    optionally, a dedicated sweep and the indicator series to draw."""
 
     name: str
     title: str
@@ -145,6 +176,7 @@ class StrategySpec:
     signals: Signals = field(repr=False)
     constraints: tuple[Constraint, ...] = ()
     sweep: DedicatedSweep | None = None
+    indicators: Indicators | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -179,6 +211,21 @@ class StrategySpec:
             if not constraint.holds(checked):
                 raise ParamError(constraint.left, f"must satisfy {constraint}")
         return checked
+
+    def indicator_series(self, o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray,
+                         v: np.ndarray, params: dict[str, Any]) -> list[IndicatorSeries]:
+        """The series to draw for ``params`` (none without ``indicators``); ValueError when one
+        is not an IndicatorSeries of one value per bar."""
+        if self.indicators is None:
+            return []
+        series = list(self.indicators(o, h, l, c, v, **params))
+        for item in series:
+            if not isinstance(item, IndicatorSeries):
+                raise ValueError(f"{self.name}: indicators must return IndicatorSeries")
+            if item.values.shape != c.shape:
+                raise ValueError(f"{self.name}: indicator {item.name!r} has shape "
+                                 f"{item.values.shape}, expected {c.shape}")
+        return series
 
     def sweep_segments(self, bars: tuple[np.ndarray, ...], combinations: Sequence[dict[str, Any]],
                        params: np.ndarray, segments: Sequence[tuple[int, int]],

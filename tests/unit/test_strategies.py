@@ -7,8 +7,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from kernels import indicators as ind
 from strategies.registry import load_registry
-from strategies.spec import ParamError
+from strategies.spec import IndicatorSeries, ParamError, StrategySpec
 from tests.support.strategy_files import BUILT_INS, NEW_STRATEGY
 
 RNG = np.random.default_rng(11)
@@ -78,3 +79,78 @@ def test_extra_directory_file_loads_and_broken_ones_are_reported(tmp_path):
     assert "momentum_test" in registry.strategies
     assert set(registry.strategies) >= BUILT_INS
     assert "does_not_exist" in next(v for k, v in registry.failures.items() if "broken" in k)
+
+
+def _shifted(x: np.ndarray) -> np.ndarray:
+    return np.r_[np.nan, x[:-1]]
+
+
+def _expected_indicators(name: str, params: dict, o, h, l, c, v) -> list[tuple]:
+    """(name, pane, style, levels, values) of each built-in's series, from kernels.indicators."""
+    p = params
+    if name == "sma_cross":
+        return [(f"SMA {p['fast']}", "overlay", "line", (), ind.sma(c, p["fast"])),
+                (f"SMA {p['slow']}", "overlay", "line", (), ind.sma(c, p["slow"]))]
+    if name == "ema_cross":
+        return [(f"EMA {p['fast']}", "overlay", "line", (), ind.ema(c, p["fast"])),
+                (f"EMA {p['slow']}", "overlay", "line", (), ind.ema(c, p["slow"]))]
+    if name == "bollinger_reversion":
+        mean, std = ind.sma(c, p["window"]), ind.rolling_std(c, p["window"])
+        return [("Upper band", "overlay", "line", (), mean + p["width"] * std),
+                ("Middle band", "overlay", "line", (), mean),
+                ("Lower band", "overlay", "line", (), mean - p["width"] * std)]
+    if name == "donchian_breakout":
+        return [(f"Channel high {p['entry_window']}", "overlay", "line", (),
+                 _shifted(ind.rolling_max(h, p["entry_window"]))),
+                (f"Channel low {p['exit_window']}", "overlay", "line", (),
+                 _shifted(ind.rolling_min(l, p["exit_window"])))]
+    if name == "rsi_reversion":
+        return [(f"RSI {p['window']}", "rsi", "line", (p["lower"], p["upper"]),
+                 ind.rsi(c, p["window"]))]
+    macd = ind.ema(c, p["fast"]) - ind.ema(c, p["slow"])
+    signal = ind.ema(macd, p["signal"])
+    return [(f"MACD {p['fast']} {p['slow']}", "macd", "line", (), macd),
+            (f"Signal {p['signal']}", "macd", "line", (), signal),
+            ("Histogram", "macd", "histogram", (), macd - signal)]
+
+
+NON_DEFAULT = {"sma_cross": {"fast": 7, "slow": 25}, "ema_cross": {"fast": 5, "slow": 40},
+               "bollinger_reversion": {"window": 15, "width": 1.5},
+               "donchian_breakout": {"entry_window": 30, "exit_window": 12},
+               "rsi_reversion": {"window": 9, "lower": 25.0, "upper": 80.0},
+               "macd_cross": {"fast": 8, "slow": 21, "signal": 5}}
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_INS))
+@pytest.mark.parametrize("params", ["defaults", "other"])
+def test_built_in_indicators_are_the_kernels_series_for_the_runs_parameters(name, params):
+    spec = load_registry().strategies[name]
+    values = spec.validate({} if params == "defaults" else NON_DEFAULT[name])
+    series = spec.indicator_series(*BARS, values)
+    expected = _expected_indicators(name, values, *BARS)
+    assert [(s.name, s.pane, s.style, s.levels) for s in series] == [e[:4] for e in expected]
+    for got, want in zip(series, expected, strict=True):
+        np.testing.assert_array_equal(got.values, want[4])
+        assert np.isfinite(got.values[-100:]).all(), got.name
+
+
+def test_the_drawn_lines_are_the_traded_ones():
+    spec = load_registry().strategies["bollinger_reversion"]
+    values = spec.validate({})
+    _, middle, lower = (s.values for s in spec.indicator_series(*BARS, values))
+    enter, leave = spec.signals(*BARS, **values)
+    np.testing.assert_array_equal(enter, lower > CLOSE)
+    np.testing.assert_array_equal(leave, middle <= CLOSE)
+
+
+def test_a_strategy_without_indicators_draws_nothing_and_bad_series_are_refused():
+    spec = StrategySpec(name="plain", title="Plain", description="", params=(),
+                        signals=lambda *bars: (bars[3] > 0, bars[3] < 0))
+    assert spec.indicator_series(*BARS, {}) == []
+    short = StrategySpec(name="short", title="Short", description="", params=(),
+                         signals=spec.signals,
+                         indicators=lambda *bars: [IndicatorSeries("x", bars[3][:-1])])
+    with pytest.raises(ValueError, match="shape"):
+        short.indicator_series(*BARS, {})
+    with pytest.raises(ValueError, match="style"):
+        IndicatorSeries("x", CLOSE, style="dots")
