@@ -14,7 +14,8 @@ fresh subprocess so that its peak RSS (``ru_maxrss``) is its own:
 - peers: ``pandas.read_csv(path, parse_dates=["Datetime"])`` (naive times, no checks, nothing
   written) and ``pyarrow.parquet.read_table(path)``.
 
-Printed per measurement: rows/s, seconds, peak RSS and the RSS after imports (the interpreter
+Printed per measurement: rows/s, seconds (and CPU seconds, user + sys of all threads: steadier
+than wall time on a busy machine), peak RSS and the RSS after imports (the interpreter
 with numpy/pandas/pyarrow loaded), the peak as a multiple of the bars' in-memory size (rows x 6
 columns x 8 bytes), and ours/peer for time. One run each, files in the page cache. Target: peak
 memory of an import <= ~2x the data, whatever the file's length.
@@ -183,13 +184,19 @@ def _child(kind: str, path: Path, work: Path) -> None:
     import pandas  # noqa: F401  (every child pays for the same imports before it is timed)
     import pyarrow.parquet  # noqa: F401
 
+    cpu = _cpu_s()
     if kind == "ours":
         result = _measure_ours(path, work)
     elif kind == "pandas":
         result = _measure_pandas(path)
     else:
         result = _measure_pyarrow(path)
-    print(json.dumps(result))
+    print(json.dumps({**result, "cpu_s": _cpu_s() - cpu}))
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _run(kind: str, path: Path, work: Path) -> dict:
@@ -211,7 +218,8 @@ def _run(kind: str, path: Path, work: Path) -> dict:
 def _line(name: str, result: dict, rows: int) -> str:
     data_mb = rows * 6 * 8 / _MB
     return (f"{name:<44}{rows / result['seconds'] / 1e6:>7.2f}M rows/s{result['seconds']:>8.2f} s"
-            f"{result['peak_mb']:>8.0f} MB{result['peak_mb'] / data_mb:>6.2f}x data"
+            f" (cpu {result['cpu_s']:5.2f} s){result['peak_mb']:>6.0f} MB"
+            f"{result['peak_mb'] / data_mb:>6.2f}x data"
             f" (after imports {result['baseline_mb']:.0f} MB,"
             f" {(result['peak_mb'] - result['baseline_mb']) / data_mb:.2f}x data above)")
 
