@@ -24,8 +24,10 @@ def signals(o, h, l, c, v, window: int, width: float) -> tuple[np.ndarray, np.nd
 def indicators(o, h, l, c, v, window: int, width: float) -> list[IndicatorSeries]:
     """The three bands, on the price chart."""
     upper, middle, lower = bands(c, window, width)
-    return [IndicatorSeries("Upper band", upper), IndicatorSeries("Middle band", middle),
-            IndicatorSeries("Lower band", lower)]
+    label = f"({window}, {width:g})"
+    return [IndicatorSeries(f"BB upper {label}", upper),
+            IndicatorSeries(f"BB middle {label}", middle),
+            IndicatorSeries(f"BB lower {label}", lower)]
 
 
 STRATEGY = StrategySpec(

@@ -30,8 +30,8 @@ def signals(o, h, l, c, v, entry_window: int, exit_window: int
 def indicators(o, h, l, c, v, entry_window: int, exit_window: int) -> list[IndicatorSeries]:
     """The entry channel's high and the exit channel's low, on the price chart."""
     upper, lower = channel(h, l, entry_window, exit_window)
-    return [IndicatorSeries(f"Channel high {entry_window}", upper),
-            IndicatorSeries(f"Channel low {exit_window}", lower)]
+    return [IndicatorSeries(f"Donchian high {entry_window}", upper),
+            IndicatorSeries(f"Donchian low {exit_window}", lower)]
 
 
 STRATEGY = StrategySpec(

@@ -23,8 +23,8 @@ def signals(o, h, l, c, v, fast: int, slow: int, signal: int
 def indicators(o, h, l, c, v, fast: int, slow: int, signal: int) -> list[IndicatorSeries]:
     """MACD, its signal line and their difference as a histogram, in a MACD pane."""
     macd, signal_line = lines(c, fast, slow, signal)
-    return [IndicatorSeries(f"MACD {fast} {slow}", macd, pane="macd"),
-            IndicatorSeries(f"Signal {signal}", signal_line, pane="macd"),
+    return [IndicatorSeries(f"MACD ({fast}, {slow})", macd, pane="macd"),
+            IndicatorSeries(f"Signal ({signal})", signal_line, pane="macd"),
             IndicatorSeries("Histogram", macd - signal_line, pane="macd", style="histogram")]
 
 

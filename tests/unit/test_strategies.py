@@ -96,21 +96,22 @@ def _expected_indicators(name: str, params: dict, o, h, l, c, v) -> list[tuple]:
                 (f"EMA {p['slow']}", "overlay", "line", (), ind.ema(c, p["slow"]))]
     if name == "bollinger_reversion":
         mean, std = ind.sma(c, p["window"]), ind.rolling_std(c, p["window"])
-        return [("Upper band", "overlay", "line", (), mean + p["width"] * std),
-                ("Middle band", "overlay", "line", (), mean),
-                ("Lower band", "overlay", "line", (), mean - p["width"] * std)]
+        label = f"({p['window']}, {p['width']:g})"
+        return [(f"BB upper {label}", "overlay", "line", (), mean + p["width"] * std),
+                (f"BB middle {label}", "overlay", "line", (), mean),
+                (f"BB lower {label}", "overlay", "line", (), mean - p["width"] * std)]
     if name == "donchian_breakout":
-        return [(f"Channel high {p['entry_window']}", "overlay", "line", (),
+        return [(f"Donchian high {p['entry_window']}", "overlay", "line", (),
                  _shifted(ind.rolling_max(h, p["entry_window"]))),
-                (f"Channel low {p['exit_window']}", "overlay", "line", (),
+                (f"Donchian low {p['exit_window']}", "overlay", "line", (),
                  _shifted(ind.rolling_min(l, p["exit_window"])))]
     if name == "rsi_reversion":
         return [(f"RSI {p['window']}", "rsi", "line", (p["lower"], p["upper"]),
                  ind.rsi(c, p["window"]))]
     macd = ind.ema(c, p["fast"]) - ind.ema(c, p["slow"])
     signal = ind.ema(macd, p["signal"])
-    return [(f"MACD {p['fast']} {p['slow']}", "macd", "line", (), macd),
-            (f"Signal {p['signal']}", "macd", "line", (), signal),
+    return [(f"MACD ({p['fast']}, {p['slow']})", "macd", "line", (), macd),
+            (f"Signal ({p['signal']})", "macd", "line", (), signal),
             ("Histogram", "macd", "histogram", (), macd - signal)]
 
 
