@@ -1,4 +1,6 @@
-"""The body of a backtest answer: signals, the simulation, trades, markers and curves.
+"""The body of a backtest answer: signals, the simulation, trades, markers, curves, the
+metrics (the kernel's and :mod:`deployments.backtest.trade_stats`') and the strategy's
+indicator series.
 
 Pure computation over NumPy arrays (no Ray, Redis or web framework); the app runs
 :func:`run_backtest` off its event loop.
@@ -10,11 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from deployments.backtest.metric_values import metrics_json, number_or_null
+from deployments.backtest.metric_values import (
+    metrics_json,
+    named_json,
+    number_or_null,
+    values_or_null,
+)
 from deployments.backtest.request import BacktestIn
+from deployments.backtest.trade_stats import trade_stats
 from feeds.bars import Bars
-from kernels.backtest import simulate
-from strategies.spec import StrategySpec
+from kernels.backtest import simulate, years_spanned
+from strategies.spec import IndicatorSeries, StrategySpec
 
 
 def _curves(t: np.ndarray, equity: np.ndarray, initial_cash: float
@@ -44,6 +52,23 @@ def _trades_and_markers(t: np.ndarray, trades: np.ndarray) -> tuple[list, list]:
     return rows, markers
 
 
+def bars_per_year(t: np.ndarray) -> float:
+    """The annualisation factor of the kernel's Sharpe: bars / years spanned (NaN when the
+    bars span no time)."""
+    years = years_spanned(t)
+    return t.size / years if years > 0 else float("nan")
+
+
+def indicator_json(t: np.ndarray, series: IndicatorSeries) -> dict[str, Any]:
+    """One series for the chart: its times and values from the first finite value on (the
+    warm-up dropped), any later NaN as null."""
+    finite = np.flatnonzero(np.isfinite(series.values))
+    start = int(finite[0]) if finite.size else t.size
+    return {"name": series.name, "pane": series.pane, "style": series.style,
+            "levels": list(series.levels), "t": t[start:],
+            "v": values_or_null(series.values[start:])}
+
+
 def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
                  body: BacktestIn) -> dict[str, Any]:
     """Signals, simulation and the answer's body (runs off the event loop)."""
@@ -51,11 +76,14 @@ def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
     equity, trades, metrics = simulate(bars.t, bars.o, bars.h, bars.l, bars.c, enter, leave,
                                        *body.packed_params())
     rows, markers = _trades_and_markers(bars.t, trades)
+    stats = trade_stats(trades, equity, bars.c, bars_per_year(bars.t))
+    series = spec.indicator_series(bars.o, bars.h, bars.l, bars.c, bars.v, params)
     return {
         "strategy": spec.name, "params": params, "symbol": body.symbol.upper(),
         "interval": body.interval, "bars": len(bars),
-        "metrics": metrics_json(metrics),
+        "metrics": {**metrics_json(metrics), **named_json(stats)},
         "trades": rows, "markers": markers, **_curves(bars.t, equity, body.initial_cash),
+        "indicators": [indicator_json(bars.t, item) for item in series],
     }
 
 

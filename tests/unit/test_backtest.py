@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deployments.backtest.request import BacktestIn
+from deployments.backtest.result import indicator_json, run_backtest
+from deployments.backtest.trade_stats import TRADE_STATS, trade_stats
+from feeds.bars import Bars
 from kernels.backtest import METRICS, TRADE_FIELDS, simulate
+from kernels.indicators import sma
+from strategies.registry import load_registry
+from strategies.spec import IndicatorSeries, StrategySpec
 from tests.support.backtest_reference import random_ohlc, reference_backtest, trading_options
 
 DAY = 86400
@@ -142,3 +149,68 @@ def test_signals_of_the_wrong_shape_or_with_nan_are_refused():
     with pytest.raises(ValueError, match="NaN"):
         simulate(*bars, np.array([1.0, np.nan, 0, 0]), np.zeros(4), 0, False, 0, 0, 0, 0, 0, 1,
                  1000.0)
+
+
+def _answer(strategy: str, params: dict, closes: np.ndarray, **settings) -> tuple[dict, Bars]:
+    spec = load_registry().strategies[strategy]
+    t, o, h, l, c = _bars(closes)
+    bars = Bars(t, o, h, l, c, np.full(c.size, 100.0))
+    body = BacktestIn(strategy=strategy, symbol="TEST", interval="1d", start="2024-01-01",
+                      end="2024-12-31", params=params, **settings)
+    return run_backtest(spec, spec.validate(params), bars, body), bars
+
+
+def test_the_answer_has_the_trade_stats_of_its_own_trades():
+    closes = 100 + np.cumsum(np.random.default_rng(3).normal(0, 1, 300))
+    answer, bars = _answer("sma_cross", {"fast": 5, "slow": 20}, closes,
+                                   direction="both")
+    equity = np.asarray(answer["equity"]["v"])
+    trades = np.array([[np.searchsorted(bars.t, row["entry_time"]),
+                        np.searchsorted(bars.t, row["exit_time"]),
+                        1 if row["side"] == "long" else -1, row["entry_price"],
+                        row["exit_price"], row["units"], row["pnl"], row["return"]]
+                       for row in answer["trades"]])
+    years = (bars.t[-1] - bars.t[0]) / (365.25 * DAY)
+    expected = trade_stats(trades, equity, bars.c, bars.t.size / years)
+    assert set(answer["metrics"]) == set(METRICS) | set(TRADE_STATS)
+    for name in TRADE_STATS:
+        assert answer["metrics"][name] == pytest.approx(expected[name], rel=1e-12), name
+    assert answer["metrics"]["long_trades"] + answer["metrics"]["short_trades"] == len(trades)
+    assert answer["metrics"]["buy_hold_return"] == pytest.approx(closes[-1] / closes[0] - 1)
+
+
+def test_the_answer_draws_the_strategys_series_without_the_warm_up():
+    closes = 100 + np.cumsum(np.random.default_rng(4).normal(0, 1, 120))
+    answer, bars = _answer("sma_cross", {"fast": 5, "slow": 20}, closes)
+    fast, slow = answer["indicators"]
+    assert set(fast) == {"name", "pane", "style", "levels", "t", "v"}
+    assert (fast["name"], fast["pane"], fast["style"], fast["levels"]) == ("SMA 5", "overlay",
+                                                                           "line", [])
+    assert fast["t"].tolist() == bars.t[4:].tolist() and slow["t"].tolist() == bars.t[19:].tolist()
+    np.testing.assert_array_equal(fast["v"], sma(bars.c, 5)[4:])
+    np.testing.assert_array_equal(slow["v"], sma(bars.c, 20)[19:])
+    rsi_answer, _ = _answer("rsi_reversion", {"lower": 20.0}, closes)
+    (line,) = rsi_answer["indicators"]
+    assert (line["pane"], line["levels"], len(line["t"]), len(line["v"])) == ("rsi",
+                                                                              [20.0, 70.0],
+                                                                              106, 106)
+
+
+def test_a_series_that_is_all_warm_up_is_empty_and_later_gaps_are_null():
+    t = np.arange(5, dtype=np.int64)
+    empty = indicator_json(t, IndicatorSeries("x", np.full(5, np.nan)))
+    assert (empty["t"].tolist(), empty["v"]) == ([], [])
+    gaps = indicator_json(t, IndicatorSeries("y", [np.nan, 1.0, np.nan, np.inf, 2.0], pane="p",
+                                             levels=(1,), style="histogram"))
+    assert (gaps["t"].tolist(), gaps["v"]) == ([1, 2, 3, 4], [1.0, None, None, 2.0])
+    assert (gaps["pane"], gaps["levels"], gaps["style"]) == ("p", [1.0], "histogram")
+
+
+def test_a_strategy_without_indicators_answers_none():
+    spec = StrategySpec(name="plain", title="Plain", description="", params=(),
+                        signals=lambda o, h, l, c, v: (c > c.mean(), c < c.mean()))
+    t, o, h, l, c = _bars(np.linspace(10, 12, 30))
+    body = BacktestIn(strategy="plain", symbol="TEST", interval="1d", start="2024-01-01",
+                      end="2024-12-31")
+    answer = run_backtest(spec, {}, Bars(t, o, h, l, c, np.ones(30)), body)
+    assert answer["indicators"] == []
