@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernels.backtest import METRICS, simulate
+from deployments.backtest.trade_stats import TRADE_STATS, trade_stats
+from kernels.backtest import METRICS, simulate, years_spanned
+from kernels.indicators import sma
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
 from tests.support.session_calls import session_headers
@@ -40,6 +42,27 @@ def test_backtest_equals_the_kernel_on_the_same_bars(http, token, feed_ready):
     assert len(result["markers"]) == 2 * trades.shape[0]
     assert max(result["drawdown"]["v"]) <= 0
     assert result["metrics"]["max_drawdown"] == pytest.approx(-min(result["drawdown"]["v"]))
+
+    fast, slow = result["indicators"]
+    for line, window in ((fast, 5), (slow, 20)):
+        assert (line["name"], line["pane"], line["style"], line["levels"]) == (
+            f"SMA {window}", "overlay", "line", [])
+        assert line["t"] == t[window - 1:].tolist()
+        np.testing.assert_allclose(line["v"], sma(c, window)[window - 1:], rtol=1e-12)
+
+    stats = trade_stats(_trades_of(result, t), np.asarray(result["equity"]["v"]), c,
+                        t.size / years_spanned(t))
+    for name in TRADE_STATS:
+        got, value = result["metrics"][name], stats[name]
+        assert (got is None and np.isnan(value)) or got == pytest.approx(value, rel=1e-12), name
+    assert result["metrics"]["long_trades"] > 0 and result["metrics"]["short_trades"] > 0
+
+
+def _trades_of(result: dict, t: np.ndarray) -> np.ndarray:
+    """The answer's trades as kernel trade records (bar indices from their times)."""
+    return np.array([[t.tolist().index(row["entry_time"]), t.tolist().index(row["exit_time"]),
+                      1 if row["side"] == "long" else -1, row["entry_price"], row["exit_price"],
+                      row["units"], row["pnl"], row["return"]] for row in result["trades"]])
 
 
 @pytest.mark.parametrize(
@@ -88,3 +111,4 @@ def test_a_dropped_in_strategy_can_be_backtested(http, token, platform, feed_rea
     assert answer.status_code == 200, answer.text
     assert answer.json()["strategy"] == "breakout_test"
     assert answer.json()["metrics"]["num_trades"] > 0
+    assert answer.json()["indicators"] == []
