@@ -108,6 +108,18 @@ def _year_bounds(year: int) -> tuple[int, int]:
     return first, int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
 
 
+def _wall_days(t: np.ndarray, zone: ZoneInfo, chunk: int = 1 << 20) -> np.ndarray:
+    """The distinct wall-clock days (day numbers) of ``t`` in ``zone``, a chunk at a time."""
+    days = [np.unique(wall_seconds(np.asarray(t[i:i + chunk]), zone) // DAY_S)
+            for i in range(0, t.size, chunk)]
+    return np.unique(np.concatenate(days)) if days else np.empty(0, np.int64)
+
+
+def _staged(folder: Path, name: str, first: int, stop: int) -> np.ndarray:
+    """Rows ``[first, stop)`` of one staged column, read from its file."""
+    return np.fromfile(folder / f"{name}.bin", _DTYPES[name], stop - first, offset=first * 8)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -161,7 +173,7 @@ class ImportedStore:
         folder.mkdir(exist_ok=True)
         for name, column in zip(_COLUMNS, bars.columns(), strict=True):
             with (folder / f"{name}.bin").open("ab") as handle:
-                handle.write(np.ascontiguousarray(column, dtype=_DTYPES[name]).tobytes())
+                handle.write(memoryview(np.ascontiguousarray(column, dtype=_DTYPES[name])))
 
     def abort(self, import_id: str) -> None:
         """Forget an import's staged rows."""
@@ -191,27 +203,26 @@ class ImportedStore:
                 f"{symbol} holds bars of {old.resolution_s} s in {old.timezone}; this file has "
                 f"{resolution_s} s in {timezone}: delete {symbol} first or import under "
                 "another name")
-        zone = ZoneInfo(timezone)
-        new = {name: np.memmap(staged / f"{name}.bin", dtype=_DTYPES[name], mode="r")
-               for name in _COLUMNS}
-        new_days = np.unique(wall_seconds(np.asarray(new["t"]), zone) // DAY_S)
-        new_years = set(range(_utc_year(new["t"][0]), _utc_year(new["t"][-1]) + 1))
+        new_t = np.memmap(staged / "t.bin", dtype=np.int64, mode="r")
+        new_days = _wall_days(new_t, ZoneInfo(timezone))
+        new_years = set(range(_utc_year(new_t[0]), _utc_year(new_t[-1]) + 1))
         generation = max(time.time_ns() // 1000, (old.generation + 1) if old else 0)
         target = self._bars / self._name(symbol) / f"g{generation}"
         years: list[int] = []
-        replaced = 0
+        replaced = total = 0
         first = last = None
-        total = 0
         for year in sorted(new_years | set(old.years if old else ())):
-            written = self._write_year(target, year, old, new, new_days, year in new_years)
+            written = self._write_year(target, year, old, staged, new_t, new_days,
+                                       year in new_years)
             if written is None:
                 continue
-            t, replaced_here = written
+            (low, high, rows), replaced_here = written
             replaced += replaced_here
             years.append(year)
-            first = int(t[0]) if first is None else first
-            last = int(t[-1])
-            total += t.size
+            first = low if first is None else first
+            last = high
+            total += rows
+        del new_t
         entry = SymbolEntry(symbol, timezone, resolution_s, session, first, last, total,
                             generation, tuple(years), time.time())
         self._publish(entry)
@@ -220,9 +231,11 @@ class ImportedStore:
                           ignore_errors=True)
         return CommitResult(entry, replaced)
 
-    def _write_year(self, target: Path, year: int, old: SymbolEntry | None,
-                    new: dict[str, np.ndarray], new_days: np.ndarray,
-                    touched: bool) -> tuple[np.ndarray, int] | None:
+    def _write_year(self, target: Path, year: int, old: SymbolEntry | None, staged: Path,
+                    new_t: np.ndarray, new_days: np.ndarray, touched: bool,
+                    ) -> tuple[tuple[int, int, int], int] | None:
+        """Write one UTC year of the new generation, a column at a time (memory: one column
+        of the year); ``((first t, last t, rows), replaced days)``, None if it is empty."""
         folder = target / str(year)
         old_folder = (self._bars / self._name(old.symbol) / f"g{old.generation}" / str(year)
                       if old is not None and year in old.years else None)
@@ -230,32 +243,38 @@ class ImportedStore:
         if not touched and old_folder is not None:
             for name in _COLUMNS:
                 os.link(old_folder / f"{name}.npy", folder / f"{name}.npy")
-            return np.load(folder / "t.npy", mmap_mode="r"), 0
+            t = np.load(folder / "t.npy", mmap_mode="r")
+            return (int(t[0]), int(t[-1]), t.size), 0
         lo, hi = _year_bounds(year)
-        a, b = np.searchsorted(new["t"], [lo, hi])
-        parts = {name: [np.asarray(new[name][a:b])] for name in _COLUMNS}
+        a, b = (int(i) for i in np.searchsorted(new_t, [lo, hi]))
+        keep = order = None
         replaced = 0
         if old_folder is not None:
-            old_cols = {name: np.load(old_folder / f"{name}.npy") for name in _COLUMNS}
-            zone = ZoneInfo(old.timezone)
-            old_days = wall_seconds(old_cols["t"], zone) // DAY_S
+            old_t = np.load(old_folder / "t.npy", mmap_mode="r")
+            old_days = wall_seconds(np.asarray(old_t), ZoneInfo(old.timezone)) // DAY_S
             keep = ~np.isin(old_days, new_days)
             replaced = int(np.unique(old_days[~keep]).size)
-            for name in _COLUMNS:
-                parts[name].insert(0, old_cols[name][keep])
-        merged = {name: np.concatenate(parts[name]) for name in _COLUMNS}
-        if merged["t"].size == 0:
+            if keep.any():  # staged rows alone are strictly ascending already: no sort
+                merged = np.concatenate([old_t[keep], _staged(staged, "t", a, b)])
+                order = np.argsort(merged, kind="stable")
+        if (0 if keep is None else int(keep.sum())) + (b - a) == 0:
             folder.rmdir()
             return None
-        order = np.argsort(merged["t"], kind="stable")
+        bounds = (0, 0, 0)
         for name in _COLUMNS:
-            path = folder / f"{name}.npy"
-            with path.open("wb") as handle:
-                np.save(handle, merged[name][order])
+            column = _staged(staged, name, a, b)
+            if order is not None:
+                old_column = np.load(old_folder / f"{name}.npy", mmap_mode="r")
+                column = np.concatenate([old_column[keep], column])[order]
+            if name == "t":
+                bounds = (int(column[0]), int(column[-1]), column.size)
+            with (folder / f"{name}.npy").open("wb") as handle:
+                np.save(handle, column)
                 handle.flush()
                 os.fsync(handle.fileno())
+            del column
         _fsync_dir(folder)
-        return merged["t"][order], replaced
+        return bounds, replaced
 
     def _year_folders(self, entry: SymbolEntry) -> list[Path]:
         base = self._bars / self._name(entry.symbol) / f"g{entry.generation}"
