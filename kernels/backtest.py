@@ -7,7 +7,11 @@ signal reverses into a short). Costs: ``commission`` is a fraction of traded val
 ``commission_fixed`` per order; ``slippage`` moves every fill against the trader by that
 fraction. ``stop_loss`` / ``take_profit`` are fractions of the entry fill (0 = none), checked
 against each later bar's low/high: a gap through the level fills at the open, and when both
-are touched in one bar the stop is assumed first (pessimistic). Each entry commits
+are touched in one bar the stop is assumed first (pessimistic). ``trailing_stop`` (a fraction,
+0 = none) follows the best price since entry (the entry fill, then each later bar's high, or
+low when short, once the bar is survived); where it is tighter than the fixed stop it is the
+stop. ``exit_after_bars`` (0 = none) closes a position at the close of the bar that many bars
+after its entry bar. Each trade records why it ended (:data:`EXIT_REASONS`). Each entry commits
 ``size_fraction`` of the cash to the position and its entry fee together (as vectorbt does
 with ``size=inf``); an open position is closed, with fees, at the last close.
 
@@ -30,14 +34,18 @@ METRICS = (
     "avg_trade_return", "exposure",
 )
 TRADE_FIELDS = ("entry_index", "exit_index", "side", "entry_price", "exit_price", "units",
-                "pnl", "return")
+                "pnl", "return", "exit_reason")
+EXIT_REASONS = ("signal", "stop", "target", "trailing", "time", "session_end", "end_of_data")
+"""What a trade record's ``exit_reason`` code means (``session_end`` is not produced yet)."""
 
 
 def pack_params(direction, fill_close, commission, commission_fixed, slippage, stop_loss,
-                take_profit, size_fraction, initial_cash) -> np.ndarray:
+                take_profit, size_fraction, initial_cash, trailing_stop=0.0,
+                exit_after_bars=0) -> np.ndarray:
     """The parameter array the core reads (slot order of ``kernels.backtest_core``)."""
     return np.array([direction, float(fill_close), commission, commission_fixed, slippage,
-                     stop_loss, take_profit, size_fraction, initial_cash], dtype=np.float64)
+                     stop_loss, take_profit, size_fraction, initial_cash, trailing_stop,
+                     float(exit_after_bars)], dtype=np.float64)
 
 
 def years_spanned(t: np.ndarray) -> float:
@@ -63,7 +71,8 @@ def checked_signals(enter: np.ndarray, leave: np.ndarray, bars: int
 
 
 def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
-             commission_fixed, slippage, stop_loss, take_profit, size_fraction, initial_cash):
+             commission_fixed, slippage, stop_loss, take_profit, size_fraction, initial_cash,
+             trailing_stop=0.0, exit_after_bars=0):
     """Run one backtest. Returns ``(equity, trades, metrics)``: equity at every close, one row
     per trade in :data:`TRADE_FIELDS` order, and :data:`METRICS` in order.
 
@@ -75,7 +84,8 @@ def simulate(t, o, h, l, c, enter, leave, direction, fill_close, commission,
     ([100.0, 110.0, 120.0, 120.0], [[0.0, 2.0]], 0.2)
     """
     params = pack_params(direction, fill_close, commission, commission_fixed, slippage,
-                         stop_loss, take_profit, size_fraction, initial_cash)
+                         stop_loss, take_profit, size_fraction, initial_cash, trailing_stop,
+                         exit_after_bars)
     enter, leave = checked_signals(enter, leave, t.size)
     return core.run_bars(o, h, l, c, enter, leave, params, years_spanned(t))
 

@@ -21,12 +21,12 @@ from numba import njit, prange
 # State slots.
 CASH, UNITS, ENTRY_FILL, ENTRY_VALUE, ENTRY_FEE, ENTRY_INDEX, PENDING, HAS_PENDING = range(8)
 IN_MARKET, MEAN, M2, DOWN, PEAK, WORST, BELOW, LONGEST, PREVIOUS, BARS = range(8, 18)
-TRADES, WINS, GROSS_WIN, GROSS_LOSS, SUM_PNL, SUM_RETURN = range(18, 24)
-STATE_SIZE = 24
+TRADES, WINS, GROSS_WIN, GROSS_LOSS, SUM_PNL, SUM_RETURN, BEST = range(18, 25)
+STATE_SIZE = 25
 # Parameter slots.
 DIRECTION, FILL_CLOSE, COMMISSION, COMMISSION_FIXED, SLIPPAGE = range(5)
-STOP_LOSS, TAKE_PROFIT, SIZE_FRACTION, INITIAL_CASH = range(5, 9)
-PARAM_SIZE = 9
+STOP_LOSS, TAKE_PROFIT, SIZE_FRACTION, INITIAL_CASH, TRAILING_STOP, EXIT_AFTER = range(5, 11)
+PARAM_SIZE = 11
 # Metric slots (the order of ``kernels.backtest.METRICS``).
 M_TOTAL_RETURN, M_CAGR, M_SHARPE, M_SORTINO, M_CALMAR, M_MAX_DRAWDOWN = range(6)
 M_MAX_DRAWDOWN_BARS, M_NUM_TRADES, M_WIN_RATE, M_PROFIT_FACTOR, M_EXPECTANCY = range(6, 11)
@@ -34,8 +34,10 @@ M_AVG_TRADE_RETURN, M_EXPOSURE = range(11, 13)
 METRIC_COUNT = 13
 # Trade record columns (the order of ``kernels.backtest.TRADE_FIELDS``).
 T_ENTRY_INDEX, T_EXIT_INDEX, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_UNITS, T_PNL = range(7)
-T_RETURN = 7
-TRADE_WIDTH = 8
+T_RETURN, T_EXIT_REASON = 7, 8
+TRADE_WIDTH = 9
+# Exit reasons (the order of ``kernels.backtest.EXIT_REASONS``).
+R_SIGNAL, R_STOP, R_TARGET, R_TRAILING, R_TIME, R_SESSION_END, R_END_OF_DATA = range(7)
 YEAR_S = 365.25 * 86400
 CPU_DRIVERS = ("run_bars", "sweep_columns", "sweep_window_cross", "sweep_line_cross")
 """CPU loops over the core, kept in this file so that Numba's cache (which checks only the
@@ -74,11 +76,13 @@ def enter(s, p, side, price, i):
     s[ENTRY_VALUE] = value
     s[ENTRY_FEE] = fee
     s[ENTRY_INDEX] = i
+    s[BEST] = fill
 
 
 @njit(cache=True, nogil=True)
-def leave(s, p, price, i, trades, record):
-    """Close the position at ``price``; add the trade to the accumulators (and to ``trades``)."""
+def leave(s, p, price, i, trades, record, reason):
+    """Close the position at ``price`` for ``reason`` (an ``R_`` code); add the trade to the
+    accumulators (and to ``trades``)."""
     units = s[UNITS]
     long = units > 0
     slip = p[SLIPPAGE]
@@ -102,6 +106,7 @@ def leave(s, p, price, i, trades, record):
         trades[row, T_UNITS] = size
         trades[row, T_PNL] = pnl
         trades[row, T_RETURN] = ret
+        trades[row, T_EXIT_REASON] = reason
     s[TRADES] += 1.0
     if pnl > 0:
         s[WINS] += 1.0
@@ -122,36 +127,15 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
         target = s[PENDING]
         side = 1.0 if s[UNITS] > 0 else (-1.0 if s[UNITS] < 0 else 0.0)
         if side != 0.0 and target != side:
-            leave(s, p, o, i, trades, record)
+            leave(s, p, o, i, trades, record, R_SIGNAL)
         if target != 0.0 and s[UNITS] == 0.0:
             enter(s, p, target, o, i)
-    stop_loss = p[STOP_LOSS]
-    take_profit = p[TAKE_PROFIT]
     fill_close = p[FILL_CLOSE] > 0
-    if s[UNITS] != 0.0 and (stop_loss > 0.0 or take_profit > 0.0):
-        # A gap through a level fills at the open; inside the bar the stop goes first.
-        entry = s[ENTRY_FILL]
-        price = math.nan
-        if s[UNITS] > 0:
-            stop = entry * (1.0 - stop_loss) if stop_loss > 0.0 else -math.inf
-            target = entry * (1.0 + take_profit) if take_profit > 0.0 else math.inf
-            if o <= stop or o >= target:
-                price = o
-            elif l <= stop:
-                price = stop
-            elif h >= target:
-                price = target
-        else:
-            stop = entry * (1.0 + stop_loss) if stop_loss > 0.0 else math.inf
-            target = entry * (1.0 - take_profit) if take_profit > 0.0 else -math.inf
-            if o >= stop or o <= target:
-                price = o
-            elif h >= stop:
-                price = stop
-            elif l <= target:
-                price = target
-        if not math.isnan(price):
-            leave(s, p, price, i, trades, record)
+    if s[UNITS] != 0.0 and _watched(p):
+        _exits_inside(s, p, i, o, h, l, trades, record)
+    if (s[UNITS] != 0.0 and p[EXIT_AFTER] > 0.0
+            and i - s[ENTRY_INDEX] >= p[EXIT_AFTER]):
+        leave(s, p, c, i, trades, record, R_TIME)
     side = 1.0 if s[UNITS] > 0 else (-1.0 if s[UNITS] < 0 else 0.0)
     target = side
     direction = p[DIRECTION]
@@ -170,19 +154,76 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
     if target != side:
         if fill_close:
             if side != 0.0:
-                leave(s, p, c, i, trades, record)
+                leave(s, p, c, i, trades, record, R_SIGNAL)
             if target != 0.0:
                 enter(s, p, target, c, i)
         elif i < last:
             s[PENDING] = target
             s[HAS_PENDING] = 1.0
     if i == last and s[UNITS] != 0.0:
-        leave(s, p, c, i, trades, record)
+        leave(s, p, c, i, trades, record, R_END_OF_DATA)
     if s[UNITS] != 0.0:
         s[IN_MARKET] += 1.0
     equity = s[CASH] + s[UNITS] * c
     _account(s, equity)
     return equity
+
+
+@njit(cache=True, nogil=True)
+def _watched(p):
+    """True when a position has price levels to watch inside each bar."""
+    return p[STOP_LOSS] > 0.0 or p[TAKE_PROFIT] > 0.0 or p[TRAILING_STOP] > 0.0
+
+
+@njit(cache=True, nogil=True)
+def _exits_inside(s, p, i, o, h, l, trades, record):
+    """The stop, trailing stop and target of an open position on bar ``i``: a gap through a
+    level fills at the open; inside the bar the stop (the tighter of the fixed and the trailing
+    one) goes first. A position that survives moves its best price to this bar's extreme."""
+    entry = s[ENTRY_FILL]
+    stop_loss = p[STOP_LOSS]
+    take_profit = p[TAKE_PROFIT]
+    trailing = p[TRAILING_STOP]
+    price = math.nan
+    reason = R_STOP
+    if s[UNITS] > 0:
+        stop = entry * (1.0 - stop_loss) if stop_loss > 0.0 else -math.inf
+        if trailing > 0.0 and s[BEST] * (1.0 - trailing) > stop:
+            stop = s[BEST] * (1.0 - trailing)
+            reason = R_TRAILING
+        target = entry * (1.0 + take_profit) if take_profit > 0.0 else math.inf
+        if o <= stop:
+            price = o
+        elif o >= target:
+            price = o
+            reason = R_TARGET
+        elif l <= stop:
+            price = stop
+        elif h >= target:
+            price = target
+            reason = R_TARGET
+    else:
+        stop = entry * (1.0 + stop_loss) if stop_loss > 0.0 else math.inf
+        if trailing > 0.0 and s[BEST] * (1.0 + trailing) < stop:
+            stop = s[BEST] * (1.0 + trailing)
+            reason = R_TRAILING
+        target = entry * (1.0 - take_profit) if take_profit > 0.0 else -math.inf
+        if o >= stop:
+            price = o
+        elif o <= target:
+            price = o
+            reason = R_TARGET
+        elif h >= stop:
+            price = stop
+        elif l <= target:
+            price = target
+            reason = R_TARGET
+    if not math.isnan(price):
+        leave(s, p, price, i, trades, record, reason)
+    elif s[UNITS] > 0:
+        s[BEST] = max(s[BEST], h)
+    else:
+        s[BEST] = min(s[BEST], l)
 
 
 @njit(cache=True, nogil=True)
@@ -196,7 +237,7 @@ def quiet_bar(s, p, i, last, c, go_long, go_short):
         return math.nan
     units = s[UNITS]
     if units != 0.0:
-        if p[STOP_LOSS] > 0.0 or p[TAKE_PROFIT] > 0.0:
+        if _watched(p) or p[EXIT_AFTER] > 0.0:
             return math.nan
         s[IN_MARKET] += 1.0
     equity = s[CASH] + units * c

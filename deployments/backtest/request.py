@@ -58,6 +58,10 @@ class TradingRequest(BaseModel):
     slippage: float = Field(0.0, ge=0, le=0.1, description="Fraction of the price")
     stop_loss: float | None = Field(None, gt=0, lt=1, description="Fraction of the entry")
     take_profit: float | None = Field(None, gt=0, le=100, description="Fraction of the entry")
+    trailing_stop: float | None = Field(
+        None, gt=0, lt=1, description="Fraction below (short: above) the best price since entry")
+    exit_after_bars: int | None = Field(
+        None, ge=1, le=10_000_000, description="Close at the close of the N-th bar after entry")
     size_fraction: float = Field(1.0, gt=0, le=1)
     initial_cash: float = Field(100_000.0, gt=0)
 
@@ -65,7 +69,8 @@ class TradingRequest(BaseModel):
         """The trading settings as the kernels' parameter array."""
         return pack_params(DIRECTIONS[self.direction], self.fill == "close", self.commission,
                            self.commission_fixed, self.slippage, self.stop_loss or 0.0,
-                           self.take_profit or 0.0, self.size_fraction, self.initial_cash)
+                           self.take_profit or 0.0, self.size_fraction, self.initial_cash,
+                           self.trailing_stop or 0.0, self.exit_after_bars or 0)
 
 
 class BacktestIn(TradingRequest):

@@ -21,7 +21,7 @@ from deployments.backtest.metric_values import (
 from deployments.backtest.request import BacktestIn
 from deployments.backtest.trade_stats import trade_stats
 from feeds.bars import Bars
-from kernels.backtest import simulate, years_spanned
+from kernels.backtest import EXIT_REASONS, simulate, years_spanned
 from strategies.spec import IndicatorSeries, StrategySpec
 
 
@@ -34,21 +34,27 @@ def _curves(t: np.ndarray, equity: np.ndarray, initial_cash: float
     return {"equity": {"t": t, "v": equity}, "drawdown": {"t": t, "v": drawdown}}
 
 
+EXIT_LABELS = ("Exit", "Stop", "Target", "Trail", "Time", "Close", "End")
+"""Marker words for each of :data:`kernels.backtest.EXIT_REASONS`."""
+
+
 def _trades_and_markers(t: np.ndarray, trades: np.ndarray) -> tuple[list, list]:
     rows, markers = [], []
-    for entry, exit_, side, entry_price, exit_price, units, pnl, ret in trades.tolist():
+    for (entry, exit_, side, entry_price, exit_price, units, pnl, ret,
+         reason) in trades.tolist():
         long = side > 0
         rows.append({
             "entry_time": int(t[int(entry)]), "exit_time": int(t[int(exit_)]),
             "side": "long" if long else "short", "entry_price": entry_price,
             "exit_price": exit_price, "units": units, "pnl": pnl, "return": number_or_null(ret),
+            "bars": int(exit_) - int(entry), "exit_reason": EXIT_REASONS[int(reason)],
         })
         markers.append({"time": int(t[int(entry)]), "position": "belowBar" if long else
                         "aboveBar", "shape": "arrowUp" if long else "arrowDown",
                         "text": "Buy" if long else "Sell short"})
         markers.append({"time": int(t[int(exit_)]), "position": "aboveBar" if long else
                         "belowBar", "shape": "arrowDown" if long else "arrowUp",
-                        "text": f"Exit {pnl:+.2f}"})
+                        "text": f"{EXIT_LABELS[int(reason)]} {pnl:+.2f}"})
     return rows, markers
 
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 # Trade record columns, the order of ``kernels.backtest.TRADE_FIELDS`` (a test checks it).
-ENTRY_INDEX, EXIT_INDEX, SIDE, ENTRY_PRICE, EXIT_PRICE, UNITS, PNL, RETURN = range(8)
+ENTRY_INDEX, EXIT_INDEX, SIDE, ENTRY_PRICE, EXIT_PRICE, UNITS, PNL, RETURN, EXIT_REASON = range(9)
 TRADE_STATS = (
     "sqn", "kelly", "buy_hold_return", "alpha", "beta", "avg_trade_bars", "max_trade_bars",
     "max_consecutive_losses", "best_trade", "worst_trade", "long_trades", "short_trades",
@@ -117,7 +117,7 @@ def _extreme(values: np.ndarray, pick) -> float:
 
 def trade_stats(trades: np.ndarray, equity: np.ndarray, c: np.ndarray,
                 bars_per_year: float) -> dict[str, float]:
-    """The :data:`TRADE_STATS` of one run by name, from its trade records ``(N, 8)``, equity at
+    """The :data:`TRADE_STATS` of one run by name, from its trade records ``(N, 8 or 9)``, equity at
     every close, the closes and the bars per year of its Sharpe.
 
     >>> trades = np.array([[0, 2, 1, 10, 11, 1, 1, 0.1], [3, 4, -1, 11, 12, 1, -1, -0.09]])
@@ -125,7 +125,8 @@ def trade_stats(trades: np.ndarray, equity: np.ndarray, c: np.ndarray,
     >>> stats["long_trades"], stats["short_trades"], stats["max_trade_bars"]
     (1.0, 1.0, 2.0)
     """
-    trades = np.asarray(trades, dtype=np.float64).reshape(-1, 8)
+    trades = np.asarray(trades, dtype=np.float64)
+    trades = trades.reshape(-1, trades.shape[-1] if trades.ndim == 2 else RETURN + 1)
     returns = trades[:, RETURN]
     durations = trades[:, EXIT_INDEX] - trades[:, ENTRY_INDEX]
     alpha, beta = alpha_beta(equity, c, bars_per_year)

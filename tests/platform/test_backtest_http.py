@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deployments.backtest.trade_stats import TRADE_STATS, trade_stats
-from kernels.backtest import METRICS, simulate, years_spanned
+from kernels.backtest import EXIT_REASONS, METRICS, simulate, years_spanned
 from kernels.indicators import sma
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
@@ -112,3 +112,22 @@ def test_a_dropped_in_strategy_can_be_backtested(http, token, platform, feed_rea
     assert answer.json()["strategy"] == "breakout_test"
     assert answer.json()["metrics"]["num_trades"] > 0
     assert answer.json()["indicators"] == []
+
+
+def test_trailing_stop_and_time_exit_over_http_say_why_each_trade_ended(http, token, feed_ready):
+    body = _body(trailing_stop=0.004, exit_after_bars=12)
+    answer = http.post("/backtest/", json=body, headers=session_headers(token), timeout=120)
+    assert answer.status_code == 200, answer.text
+    t, o, h, l, c, _ = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
+    enter, leave = signals(o, h, l, c, None, 5, 20)
+    _, trades, _ = simulate(t, o, h, l, c, enter, leave, 0, False, 0.0005, 0.0, 0.0, 0.0, 0.0,
+                            1.0, 100_000.0, 0.004, 12)
+    got = answer.json()["trades"]
+    assert [trade["exit_reason"] for trade in got] == [
+        EXIT_REASONS[int(code)] for code in trades[:, -1]]
+    assert {trade["exit_reason"] for trade in got} <= {"trailing", "time", "signal",
+                                                      "end_of_data"}
+    assert all(trade["bars"] <= 12 for trade in got)
+    refused = http.post("/backtest/", json=_body(trailing_stop=1.5),
+                        headers=session_headers(token))
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "trailing_stop"

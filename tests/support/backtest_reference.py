@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 YEAR_S = 365.25 * 86400
 
 
+REASONS = ("signal", "stop", "target", "trailing", "time", "session_end", "end_of_data")
+
+
 def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commission,
                        commission_fixed, slippage, stop_loss, take_profit, size_fraction,
-                       initial_cash):
+                       initial_cash, trailing_stop=0.0, exit_after_bars=0):
     """``(equity list, trades list of dicts, metrics dict)`` for the same inputs as simulate."""
     cash, units, equity, trades = initial_cash, 0.0, [], []
     position = None  # dict(side, fill, value, fee, index)
@@ -41,9 +44,10 @@ def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commi
         else:
             cash += value - fee
             units = -size
-        position = {"side": side, "fill": fill, "value": value, "fee": fee, "index": index}
+        position = {"side": side, "fill": fill, "value": value, "fee": fee, "index": index,
+                    "best": fill}
 
-    def close_position(price, index):
+    def close_position(price, index, reason):
         nonlocal cash, units, position
         side, size = position["side"], abs(units)
         fill = sell_price(price) if side == 1 else buy_price(price)
@@ -56,7 +60,8 @@ def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commi
             pnl = (position["fill"] - fill) * size - position["fee"] - fee
         trades.append({"entry_index": position["index"], "exit_index": index, "side": side,
                        "entry_price": position["fill"], "exit_price": fill, "units": size,
-                       "pnl": pnl, "return": pnl / position["value"]})
+                       "pnl": pnl, "return": pnl / position["value"],
+                       "exit_reason": REASONS.index(reason)})
         units, position = 0.0, None
 
     n = len(t)
@@ -64,31 +69,47 @@ def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commi
         if pending is not None:
             target, pending = pending, None
             if position is not None and position["side"] != target:
-                close_position(o[i], i)
+                close_position(o[i], i, "signal")
             if target != 0 and position is None:
                 open_position(target, o[i], i)
-        if position is not None and (stop_loss > 0 or take_profit > 0):
+        if position is not None and (stop_loss > 0 or take_profit > 0 or trailing_stop > 0):
             entry, long = position["fill"], position["side"] == 1
-            levels = []  # (touched at the open?, touched in the bar?, level) in priority order
+            # The stop: the fixed one, or the trailing one where it is tighter.
+            stop, stop_kind = None, "stop"
             if stop_loss > 0:
                 stop = entry * (1 - stop_loss) if long else entry * (1 + stop_loss)
-                levels.append(("stop", stop))
+            if trailing_stop > 0:
+                best = position["best"]
+                trail = best * (1 - trailing_stop) if long else best * (1 + trailing_stop)
+                if stop is None or (trail > stop if long else trail < stop):
+                    stop, stop_kind = trail, "trailing"
+            levels = []  # (kind, level) in priority order: the stop first (pessimistic)
+            if stop is not None:
+                levels.append((stop_kind, stop))
             if take_profit > 0:
                 target = entry * (1 + take_profit) if long else entry * (1 - take_profit)
                 levels.append(("target", target))
-            price = None
-            for kind, level in levels:  # a gap beyond either level fills at the open
-                adverse = (kind == "stop") == long
-                if (o[i] <= level) if adverse else (o[i] >= level):
-                    price = o[i]
-            if price is None:
-                for kind, level in levels:  # the stop is listed first: pessimistic
-                    adverse = (kind == "stop") == long
-                    if (l[i] <= level) if adverse else (h[i] >= level):
-                        price = level
+            hit = None
+            for kind, level in levels:  # a gap beyond a level fills at the open
+                adverse = kind != "target"
+                beyond = (o[i] <= level) if adverse == long else (o[i] >= level)
+                if beyond and hit is None:
+                    hit = (o[i], kind)
+            if hit is None:
+                for kind, level in levels:
+                    adverse = kind != "target"
+                    if (l[i] <= level) if adverse == long else (h[i] >= level):
+                        hit = (level, kind)
                         break
-            if price is not None:
-                close_position(price, i)
+            if hit is not None:
+                close_position(hit[0], i, hit[1])
+            elif long:
+                position["best"] = max(position["best"], h[i])
+            else:
+                position["best"] = min(position["best"], l[i])
+        if (position is not None and exit_after_bars > 0
+                and i - position["index"] >= exit_after_bars):
+            close_position(c[i], i, "time")
         side = 0 if position is None else position["side"]
         target = side
         if direction == 0:
@@ -106,13 +127,13 @@ def reference_backtest(t, o, h, l, c, enter, leave, direction, fill_close, commi
         if target != side:
             if fill_close:
                 if position is not None:
-                    close_position(c[i], i)
+                    close_position(c[i], i, "signal")
                 if target != 0:
                     open_position(target, c[i], i)
             elif i + 1 < n:
                 pending = target
         if i == n - 1 and position is not None:
-            close_position(c[i], i)
+            close_position(c[i], i, "end_of_data")
         if position is not None:
             bars_in += 1
         equity.append(cash + units * c[i])
@@ -169,10 +190,12 @@ def random_ohlc(rng: np.random.Generator, size: int, volatility: float = 0.02
 
 def trading_options() -> st.SearchStrategy:
     """Every trading setting of a backtest, as the tuple ``simulate`` takes after the signals
-    (direction, fill_close, commission, fixed, slippage, stop, target, size, cash)."""
+    (direction, fill_close, commission, fixed, slippage, stop, target, size, cash, trailing
+    stop, exit after bars)."""
     return st.tuples(
         st.sampled_from([0, 1, 2]), st.booleans(), st.sampled_from([0.0, 0.0005, 0.003]),
         st.sampled_from([0.0, 1.0]), st.sampled_from([0.0, 0.0007]),
         st.sampled_from([0.0, 0.005, 0.03]), st.sampled_from([0.0, 0.01, 0.05]),
         st.sampled_from([1.0, 0.3]), st.just(10_000.0),
+        st.sampled_from([0.0, 0.004, 0.02]), st.sampled_from([0, 1, 7]),
     )

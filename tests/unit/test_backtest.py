@@ -13,7 +13,7 @@ from deployments.backtest.request import BacktestIn
 from deployments.backtest.result import indicator_json, run_backtest
 from deployments.backtest.trade_stats import TRADE_STATS, trade_stats
 from feeds.bars import Bars
-from kernels.backtest import METRICS, TRADE_FIELDS, simulate
+from kernels.backtest import EXIT_REASONS, METRICS, TRADE_FIELDS, simulate
 from kernels.indicators import sma
 from strategies.registry import load_registry
 from strategies.spec import IndicatorSeries, StrategySpec
@@ -34,7 +34,7 @@ def _bars(closes, highs=None, lows=None, opens=None):
 def _run(bars, enter, leave, **options):
     params = {"direction": 0, "fill_close": False, "commission": 0.0, "commission_fixed": 0.0,
               "slippage": 0.0, "stop_loss": 0.0, "take_profit": 0.0, "size_fraction": 1.0,
-              "initial_cash": 1000.0, **options}
+              "initial_cash": 1000.0, "trailing_stop": 0.0, "exit_after_bars": 0, **options}
     args = (*bars, np.asarray(enter, bool), np.asarray(leave, bool), *params.values())
     return simulate(*args), reference_backtest(*args)
 
@@ -66,7 +66,7 @@ def test_signal_on_close_fills_at_the_next_open():
     ours, reference = _run(bars, [0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0])
     trades = ours[1]
     assert trades.shape[0] == 1
-    entry_index, exit_index, side, entry, exit_price, _units, pnl, _ = trades[0]
+    entry_index, exit_index, side, entry, exit_price, _units, pnl, _, _reason = trades[0]
     assert (entry_index, exit_index, side) == (2, 4, 1)
     assert (entry, exit_price) == (11, 14)  # bar 2's open, bar 4's open
     assert pnl == pytest.approx(1000 / 11 * 3)
@@ -136,7 +136,8 @@ def test_random_cases_match_the_reference(seed, size, options):
     opens, high, low, close = random_ohlc(rng, size)
     bars = _bars(close, high, low, opens)
     names = ("direction", "fill_close", "commission", "commission_fixed", "slippage",
-             "stop_loss", "take_profit", "size_fraction", "initial_cash")
+             "stop_loss", "take_profit", "size_fraction", "initial_cash", "trailing_stop",
+             "exit_after_bars")
     ours, reference = _run(bars, rng.random(size) < 0.15, rng.random(size) < 0.15,
                            **dict(zip(names, options, strict=True)))
     _same(ours, reference)
@@ -214,3 +215,52 @@ def test_a_strategy_without_indicators_answers_none():
                       end="2024-12-31")
     answer = run_backtest(spec, {}, Bars(t, o, h, l, c, np.ones(30)), body)
     assert answer["indicators"] == []
+
+
+def _reasons(trades) -> list[str]:
+    return [EXIT_REASONS[int(code)] for code in trades[:, TRADE_FIELDS.index("exit_reason")]]
+
+
+def test_a_trailing_stop_follows_the_best_high_and_says_so():
+    # Enter at bar 1's open (10); highs 11, 12.5 move the best price; 10% under 12.5 is 11.25.
+    bars = _bars([10, 11, 12, 11.5, 9], highs=[10, 11, 12.5, 12, 11.5],
+                 lows=[10, 10, 11, 11.3, 9], opens=[10, 10, 11, 12, 11.5])
+    ours, reference = _run(bars, [1, 0, 0, 0, 0], [0] * 5, trailing_stop=0.1, stop_loss=0.2)
+    trades = ours[1]
+    assert _reasons(trades) == ["trailing"] and trades[0, 1] == 4
+    assert trades[0, TRADE_FIELDS.index("exit_price")] == pytest.approx(12.5 * 0.9)
+    _same(ours, reference)
+
+
+def test_a_gap_under_the_trailing_stop_fills_at_the_open():
+    bars = _bars([10, 12, 9], highs=[10, 12, 9.5], lows=[10, 10, 8.5], opens=[10, 10, 9])
+    ours, reference = _run(bars, [1, 0, 0], [0] * 3, trailing_stop=0.05)
+    assert _reasons(ours[1]) == ["trailing"]
+    assert ours[1][0, TRADE_FIELDS.index("exit_price")] == 9
+    _same(ours, reference)
+
+
+def test_the_fixed_stop_is_the_stop_while_it_is_tighter():
+    bars = _bars([10, 10.2, 9.4], highs=[10, 10.2, 10], lows=[10, 9.9, 9.3],
+                 opens=[10, 10, 10])
+    ours, reference = _run(bars, [1, 0, 0], [0] * 3, trailing_stop=0.1, stop_loss=0.05)
+    assert _reasons(ours[1]) == ["stop"]
+    assert ours[1][0, TRADE_FIELDS.index("exit_price")] == pytest.approx(9.5)
+    _same(ours, reference)
+
+
+def test_a_time_exit_closes_after_n_bars_and_every_reason_is_recorded():
+    closes = [10, 10, 10.5, 11, 11, 12, 12, 11, 11, 10]
+    bars = _bars(closes)
+    enter = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0]
+    ours, reference = _run(bars, enter, [0] * 10, exit_after_bars=2)
+    trades = ours[1]
+    assert _reasons(trades) == ["time", "time", "end_of_data"]
+    assert (trades[:2, 1] - trades[:2, 0]).tolist() == [2, 2]
+    _same(ours, reference)
+    target = _run(_bars([10, 10, 12]), [1, 0, 0], [0] * 3, take_profit=0.1)
+    assert _reasons(target[0][1]) == ["target"]
+    _same(*target)
+    signal = _run(_bars([10, 10, 11, 11]), [1, 0, 0, 0], [0, 0, 1, 0])
+    assert _reasons(signal[0][1]) == ["signal"]
+    _same(*signal)

@@ -35,9 +35,13 @@ PAIRS = [(f, s) for f in (2, 3, 5, 8) for s in (6, 10, 17, 29)] + [(4, 4), (12, 
 # plus the explicit option sets of the sweep tests (tests/unit/test_sweeps.py).
 OPTION_VALUES = ([0, 1, 2], [False, True], [0.0, 0.0005, 0.003], [0.0, 1.0], [0.0, 0.0007],
                  [0.0, 0.005, 0.03], [0.0, 0.01, 0.05], [1.0, 0.3], [10_000.0])
-EVERY_OPTION = [*itertools.product(*OPTION_VALUES),
+# The trailing stop and the time exit cycle through their four combinations along the product
+# (so every other option meets each of them without multiplying the runs by four).
+EXITS = [(0.0, 0), (0.004, 0), (0.0, 7), (0.004, 7)]
+EVERY_OPTION = [*(options + EXITS[k % len(EXITS)]
+                  for k, options in enumerate(itertools.product(*OPTION_VALUES))),
                 (0, False, 0.0005, 0.0, 0.0, 0.0, 0.0, 1.0, 100_000.0),
-                (2, True, 0.001, 1.0, 0.0005, 0.02, 0.04, 0.5, 50_000.0)]
+                (2, True, 0.001, 1.0, 0.0005, 0.02, 0.04, 0.5, 50_000.0, 0.01, 3)]
 
 
 def _bars(seed: int, size: int, flat: bool = False) -> tuple[np.ndarray, ...]:

@@ -34,7 +34,7 @@ def _stats(trades: np.ndarray, equity=FLAT, closes=None, per_year=252.0) -> dict
 
 def test_the_column_layout_is_the_kernels():
     columns = ("ENTRY_INDEX", "EXIT_INDEX", "SIDE", "ENTRY_PRICE", "EXIT_PRICE", "UNITS", "PNL",
-               "RETURN")
+               "RETURN", "EXIT_REASON")
     assert [getattr(ts, name) for name in columns] == list(range(len(TRADE_FIELDS)))
     assert tuple(name.lower() for name in columns) == TRADE_FIELDS
 
