@@ -49,6 +49,7 @@ export class ChartData {
     this.timezone = null; // the exchange zone its times are shown in
     this.timings = { loadMs: null, fetchMs: null, renderMs: null, chunkMs: null, chunkRenderMs: null };
     this._abort = null;
+    this._older = null; // the chunk request in flight, if any
     view.onNearOldest = () => this.loadOlder();
   }
 
@@ -100,13 +101,42 @@ export class ChartData {
     }
   }
 
+  /**
+   * Page back through older chunks until the bar at UTC second ``t`` is held (a trade far in
+   * the past, clicked in the trade list). True once it is; false when the chart changed
+   * meanwhile, a chunk failed (its toast says why) or there are no older bars.
+   */
+  async ensureLoaded(t) {
+    const generation = this.generation;
+    const held = () => this.view.utc.length > 0 && this.view.utc[0] <= t;
+    while (generation === this.generation && !held()) {
+      if (this.loading || !this.requestId) return false;
+      if (this._older) {
+        await this._older; // a chunk already on its way (a scroll asked for it)
+        continue;
+      }
+      if (!this.hasMore) return false;
+      if (!(await this.loadOlder())) return generation === this.generation && held();
+    }
+    return generation === this.generation && held();
+  }
+
   /** Fetch the chunk before the oldest loaded bar, unless it was asked for already. */
-  async loadOlder() {
-    if (!this.requestId || !this.hasMore || this.loading || this.loadingOlder) return false;
+  loadOlder() {
+    if (!this.requestId || !this.hasMore || this.loading || this.loadingOlder) return Promise.resolve(false);
     const before = this.view.utc[0];
     const key = `${this.requestId}|${before}`;
-    if (before === undefined || this.requested.has(key)) return false;
+    if (before === undefined || this.requested.has(key)) return Promise.resolve(false);
     this.requested.add(key);
+    const older = this._fetchOlder(before, key);
+    this._older = older;
+    older.finally(() => {
+      if (this._older === older) this._older = null;
+    });
+    return older;
+  }
+
+  async _fetchOlder(before, key) {
     this.chunkLog.push(before);
     const generation = this.generation;
     const requestId = this.requestId;

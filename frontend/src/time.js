@@ -47,6 +47,47 @@ export function easternOffset(t) {
   return t >= start && t < end ? -14400 : -18000;
 }
 
+const zoneFormats = new Map();
+const zoneHours = new Map();
+
+/**
+ * Offset of IANA ``zone`` from UTC at UTC second ``t`` (America/New_York by the rule above,
+ * other zones through Intl, cached per zone and hour: offsets change on whole hours at most
+ * every few months, and a chart maps many thousands of times).
+ */
+export function zoneOffset(t, zone) {
+  if (!zone || zone === "America/New_York") return easternOffset(t);
+  const hour = Math.floor(t / 3600);
+  let cache = zoneHours.get(zone);
+  if (!cache) {
+    cache = new Map();
+    zoneHours.set(zone, cache);
+  }
+  let offset = cache.get(hour);
+  if (offset === undefined) {
+    let format = zoneFormats.get(zone);
+    if (!format) {
+      try {
+        format = new Intl.DateTimeFormat("en-US", {
+          timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+          hour: "numeric", minute: "numeric", second: "numeric",
+        });
+      } catch {
+        format = null; // an unknown zone: read as UTC
+      }
+      zoneFormats.set(zone, format);
+    }
+    if (!format) return 0;
+    const at = hour * 3600;
+    const parts = Object.fromEntries(format.formatToParts(new Date(at * 1000)).map((p) => [p.type, p.value]));
+    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day),
+      Number(parts.hour) % 24, Number(parts.minute), Number(parts.second)) / 1000;
+    offset = wall - at;
+    cache.set(hour, offset);
+  }
+  return offset;
+}
+
 const pad = (n) => String(n).padStart(2, "0");
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -60,9 +101,9 @@ export function formatDisplayTime(display, { daily = false, seconds = false } = 
   return `${date} ${seconds ? `${time}:${pad(d.getUTCSeconds())}` : time}`;
 }
 
-/** "2026-11-04 10:35" of a UTC second, in exchange time. */
-export function formatUtcAsExchange(t, { daily = false } = {}) {
-  const d = new Date((t + easternOffset(t)) * 1000);
+/** "2026-11-04 10:35" of a UTC second, in exchange time (New York unless ``zone``). */
+export function formatUtcAsExchange(t, { daily = false, zone = null } = {}) {
+  const d = new Date((t + zoneOffset(t, zone)) * 1000);
   const date = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
   return daily ? date : `${date} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
