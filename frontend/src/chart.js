@@ -1,6 +1,9 @@
-// The chart view: candlesticks, a volume pane and, after a backtest, equity and drawdown panes,
-// all on Lightweight Charts 5. It knows nothing of HTTP: the chart data controller feeds it.
-// Bars arrive as UTC seconds plus their display (exchange wall-clock) times, see time.js.
+// The chart view: candlesticks, a volume pane and, after a backtest, the run's indicators
+// (overlays on price, a pane per other pane name), its trades (a small marker per entry and
+// exit, a line between them, the trade under the crosshair in the legend) and equity and
+// drawdown panes, all on Lightweight Charts 5. It knows nothing of HTTP: the chart data
+// controller feeds it. Bars arrive as UTC seconds plus their display (exchange wall-clock)
+// times, see time.js; a run's times are mapped the same way (:meth:`ChartView.displayTimesOf`).
 import {
   AreaSeries,
   CandlestickSeries,
@@ -10,9 +13,15 @@ import {
   CrosshairMode,
   HistogramSeries,
   LineSeries,
+  LineStyle,
 } from "lightweight-charts";
 
-import { easternOffset, formatDisplayTime } from "./time.js";
+import { layoutIndicators, precisionOf } from "./indicators.js";
+import { formatDisplayTime, zoneOffset } from "./time.js";
+import {
+  floorIndex, formatPct, formatPnl, formatPrice, formatSpan, LONG_ENTRY, LOSS, reasonText,
+  SHORT_ENTRY, TradeLines, WIN,
+} from "./trades.js";
 
 const UP = "#26a69a";
 const DOWN = "#ef5350";
@@ -24,26 +33,10 @@ const LOAD_OLDER_WITHIN_BARS = 80;
 const zoneLabel = (zone) => (!zone || zone === "America/New_York" ? "ET" : zone);
 const decimals = (price) => (Math.abs(price) >= 1 ? 2 : 4);
 const fmtPrice = (x) => x.toFixed(decimals(x));
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmtVolume = (v) =>
   v >= 1e9 ? `${(v / 1e9).toFixed(2)}B` : v >= 1e6 ? `${(v / 1e6).toFixed(2)}M`
     : v >= 1e3 ? `${(v / 1e3).toFixed(1)}K` : String(Math.round(v));
-
-/** Index of the last element of sorted ``arr`` that is <= x (-1 if none). */
-function floorIndex(arr, x) {
-  let lo = 0;
-  let hi = arr.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (arr[mid] <= x) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return found;
-}
 
 export class ChartView {
   /**
@@ -57,6 +50,7 @@ export class ChartView {
     this.onNearOldest = onNearOldest ?? (() => {});
     this.meta = { symbol: "", interval: "", daily: false, seconds: false };
     this.renders = 0;
+    this.resetListeners = [];
     this._reset();
     this.chart = createChart(container, {
       autoSize: true,
@@ -85,14 +79,25 @@ export class ChartView {
     }, 1);
     this.chart.panes()[0].setStretchFactor(4);
     this.chart.panes()[1].setStretchFactor(0.9);
-    this.markers = createSeriesMarkers(this.candles, []);
+    this.markers = createSeriesMarkers(this.candles, [], { autoScale: true });
+    this.tradeLines = new TradeLines();
+    this.candles.attachPrimitive(this.tradeLines);
+    this.trades = [];
+    this.indicators = [];
+    this.indicatorPanes = [];
+    this.highlighted = -1;
+    this.paneLegends = document.createElement("div");
+    this.paneLegends.className = "pane-legends";
+    this.paneLegends.setAttribute("aria-hidden", "true");
+    legend.after(this.paneLegends);
     this.watermark = createTextWatermark(this.chart.panes()[0], {
       horzAlign: "center", vertAlign: "center", lines: [],
     });
     this.equity = null;
     this.drawdown = null;
     this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => this._onRange(range));
-    this.chart.subscribeCrosshairMove((param) => this._showLegend(param.time ?? null));
+    this.chart.subscribeCrosshairMove((param) => this._showLegend(param.time ?? null, param.hoveredObjectId ?? null));
+    new ResizeObserver(() => this._placePaneLegends()).observe(container);
     container.addEventListener("keydown", (event) => this._onKey(event));
   }
 
@@ -132,6 +137,12 @@ export class ChartView {
     this.chart.priceScale("right", 0).applyOptions({ autoScale: true });
     this.renders += 1;
     this._showLegend(null);
+    for (const fn of this.resetListeners) fn(meta);
+  }
+
+  /** Call ``fn(meta)`` after each fresh chart's bars are drawn (a run's drawings are gone). */
+  onReset(fn) {
+    this.resetListeners.push(fn);
   }
 
   /** Put older bars in front of the loaded ones; the visible bars stay where they are. */
@@ -168,61 +179,172 @@ export class ChartView {
     return [candles, volumes];
   }
 
-  /** Display time of a UTC second: the loaded bar's when there is one, else the NY rule. */
+  /** Display time of a UTC second: the loaded bar's when there is one, else the zone's rule. */
   displayOf(t) {
     const i = floorIndex(this.utc, t);
     if (i >= 0 && this.utc[i] === t) return this.disp[i];
-    return t + easternOffset(t);
+    return t + zoneOffset(t, this.meta.timezone);
   }
 
-  /** Draw a backtest: trade markers on the candles, equity and drawdown panes below. */
+  /**
+   * Display times of ascending UTC seconds, exactly as the candles get them: a loaded bar's own
+   * display time (nudged ones included), else ``t`` plus the chart zone's offset; kept strictly
+   * ascending (the repeated hour of a DST fall-back), as the chart needs.
+   */
+  displayTimesOf(ts) {
+    const out = new Array(ts.length);
+    const utc = this.utc;
+    let j = 0;
+    let last = -Infinity;
+    for (let i = 0; i < ts.length; i += 1) {
+      const t = ts[i];
+      while (j < utc.length && utc[j] < t) j += 1;
+      let d = j < utc.length && utc[j] === t ? this.disp[j] : t + zoneOffset(t, this.meta.timezone);
+      if (d <= last) d = last + 1;
+      out[i] = d;
+      last = d;
+    }
+    return out;
+  }
+
+  /**
+   * Draw a backtest: the run's indicators, its trades (markers and entry-exit lines) on the
+   * candles, equity and drawdown panes below.
+   */
   setBacktest(result) {
     this.clearBacktest();
-    this.allMarkers = result.markers
-      .map((m) => ({
-        utc: m.time,
-        time: null,
-        position: m.position,
-        shape: m.shape,
-        color: m.shape === "arrowUp" ? UP : DOWN,
-        text: m.text,
-        size: 1,
-      }))
-      .sort((a, b) => a.utc - b.utc);
+    this.result = result;
+    const trades = result.trades ?? [];
+    this.trades = trades.map((t, k) => ({ ...t, k })).sort((a, b) => a.entry_time - b.entry_time || a.k - b.k);
+    this.allMarkers = [];
+    for (const trade of this.trades) {
+      const long = trade.side !== "short";
+      const win = trade.pnl >= 0;
+      this.allMarkers.push({
+        utc: trade.entry_time, time: null, id: `entry:${trade.k}`,
+        position: long ? "belowBar" : "aboveBar", shape: long ? "arrowUp" : "arrowDown",
+        color: long ? LONG_ENTRY : SHORT_ENTRY, size: 0.6,
+      });
+      this.allMarkers.push({
+        utc: trade.exit_time, time: null, id: `exit:${trade.k}`,
+        position: long ? "aboveBar" : "belowBar", shape: "circle", color: win ? WIN : LOSS, size: 0.5,
+      });
+    }
+    this.allMarkers.sort((a, b) => a.utc - b.utc);
     this._applyMarkers();
+    this._mapTrades();
+    this._drawIndicators(result);
     const curve = (c, scale = 1) => {
+      const times = this.displayTimesOf(c.t);
       const out = new Array(c.t.length);
-      for (let i = 0; i < c.t.length; i += 1) out[i] = { time: this.displayOf(c.t[i]), value: c.v[i] * scale };
+      for (let i = 0; i < c.t.length; i += 1) out[i] = { time: times[i], value: c.v[i] * scale };
       return out;
     };
+    const next = this.chart.panes().length;
     this.equity = this.chart.addSeries(AreaSeries, {
       lineColor: "#2962ff", topColor: "rgba(41,98,255,0.28)", bottomColor: "rgba(41,98,255,0.02)",
       lineWidth: 2, priceLineVisible: false, title: "Equity",
       priceFormat: { type: "price", precision: 0, minMove: 1 },
-    }, 2);
+    }, next);
     this.equity.setData(curve(result.equity));
     this.drawdown = this.chart.addSeries(AreaSeries, {
       lineColor: DOWN, topColor: "rgba(239,83,80,0.05)", bottomColor: "rgba(239,83,80,0.35)",
       invertFilledArea: false, lineWidth: 1, priceLineVisible: false, title: "Drawdown %",
       priceFormat: { type: "price", precision: 2, minMove: 0.01 },
-    }, 3);
+    }, next + 1);
     this.drawdown.setData(curve(result.drawdown, 100));
     const panes = this.chart.panes();
-    panes[0].setStretchFactor(4);
+    const indicatorPanes = this.indicatorPanes.length;
+    panes[0].setStretchFactor(indicatorPanes ? 4.5 : 4);
     panes[1].setStretchFactor(0.8);
-    panes[2]?.setStretchFactor(1.5);
-    panes[3]?.setStretchFactor(1.1);
+    for (let p = 2; p < 2 + indicatorPanes; p += 1) panes[p]?.setStretchFactor(1.2);
+    panes[next]?.setStretchFactor(indicatorPanes ? 1.1 : 1.5);
+    panes[next + 1]?.setStretchFactor(indicatorPanes ? 0.8 : 1.1);
+    this._showLegend(null);
   }
 
-  /** Remove markers and the equity and drawdown panes. */
+  _mapTrades() {
+    // Entry and exit display times of every trade, for the lines and the legend.
+    const utcs = [...new Set(this.trades.flatMap((t) => [t.entry_time, t.exit_time]))].sort((a, b) => a - b);
+    const times = this.displayTimesOf(utcs);
+    const at = (t) => times[floorIndex(utcs, t)];
+    for (const trade of this.trades) {
+      trade.entryDisp = at(trade.entry_time);
+      trade.exitDisp = at(trade.exit_time);
+    }
+    this.tradeLines.setTrades(this.trades.map((t) => ({
+      entry: t.entryDisp, exit: t.exitDisp, entryPrice: t.entry_price, exitPrice: t.exit_price, win: t.pnl >= 0,
+    })));
+  }
+
+  _drawIndicators(result) {
+    const { overlays, panes } = layoutIndicators(result.indicators, result.params ?? {});
+    const points = (item, histogram) => {
+      const times = this.displayTimesOf(item.t);
+      const out = new Array(times.length);
+      for (let i = 0; i < times.length; i += 1) {
+        const v = item.v[i];
+        if (v === null || v === undefined || !Number.isFinite(v)) out[i] = { time: times[i] };
+        else if (histogram) out[i] = { time: times[i], value: v, color: v >= 0 ? "#26a69a99" : "#ef535099" };
+        else out[i] = { time: times[i], value: v };
+      }
+      return { times, out };
+    };
+    const add = (item, paneIndex) => {
+      const histogram = item.style === "histogram";
+      const precision = precisionOf(item.v);
+      const options = {
+        priceLineVisible: false, lastValueVisible: paneIndex > 0, crosshairMarkerVisible: !histogram,
+        priceFormat: { type: "price", precision, minMove: 10 ** -precision },
+      };
+      const series = histogram
+        ? this.chart.addSeries(HistogramSeries, { ...options, color: "#26a69a99" }, paneIndex)
+        : this.chart.addSeries(LineSeries, { ...options, color: item.color, lineWidth: paneIndex ? 1.5 : 1.5 }, paneIndex);
+      const { times, out } = points(item, histogram);
+      series.setData(out);
+      const entry = { ...item, series, paneIndex, times, points: out.length, values: item.v, utc: item.t };
+      delete entry.t;
+      delete entry.v;
+      this.indicators.push(entry);
+      return entry;
+    };
+    for (const item of overlays) add(item, 0);
+    for (const pane of panes) {
+      const paneIndex = this.chart.panes().length;
+      const entries = pane.series.map((item) => add(item, paneIndex));
+      const owner = entries.find((e) => e.style === "line") ?? entries[0];
+      for (const level of pane.levels) {
+        owner.series.createPriceLine({
+          price: level, color: "#787b86", lineWidth: 1, lineStyle: LineStyle.Dashed,
+          axisLabelVisible: true, title: "",
+        });
+      }
+      this.indicatorPanes.push({ name: pane.name, title: pane.title, levels: pane.levels, paneIndex, entries });
+    }
+  }
+
+  /** Remove the run's indicators, trades (markers, lines) and the equity and drawdown panes. */
   clearBacktest() {
     this.allMarkers = [];
     this.shownMarkers = 0;
     this.markers?.setMarkers([]);
+    this.trades = [];
+    this.result = null;
+    this.highlighted = -1;
+    this.tradeLines?.setTrades([]);
     if (this.drawdown) this.chart.removeSeries(this.drawdown);
     if (this.equity) this.chart.removeSeries(this.equity);
+    for (const item of this.indicators ?? []) this.chart.removeSeries(item.series);
+    this.indicators = [];
+    this.indicatorPanes = [];
     this.equity = null;
     this.drawdown = null;
+    if (this.paneLegends) this.paneLegends.innerHTML = "";
+    if (this.chart) {
+      const panes = this.chart.panes();
+      panes[0]?.setStretchFactor(4);
+      panes[1]?.setStretchFactor(0.9);
+    }
   }
 
   _applyMarkers() {
@@ -234,7 +356,8 @@ export class ChartView {
       if (m.utc < oldest) continue;
       const i = floorIndex(this.utc, m.utc);
       if (i < 0) continue;
-      shown.push({ ...m, time: this.disp[i] });
+      const { utc, ...marker } = m;
+      shown.push({ ...marker, time: this.disp[i] });
     }
     this.markers.setMarkers(shown);
     this.shownMarkers = shown.length;
@@ -242,12 +365,32 @@ export class ChartView {
 
   /** Scroll so the bar at UTC second ``t`` is in view. */
   revealTime(t) {
+    this.revealSpan(t, t);
+  }
+
+  /**
+   * Scroll (and zoom out if needed) so the bars from UTC second ``from`` to ``to`` are in view,
+   * centred; true when both are bars on the time scale.
+   */
+  revealSpan(from, to) {
     const scale = this.chart.timeScale();
-    const index = scale.timeToIndex(this.displayOf(t), true);
+    const [a] = this.displayTimesOf([from]);
+    const [b] = this.displayTimesOf([Math.max(from, to)]);
+    const first = scale.timeToIndex(a, true);
+    const last = scale.timeToIndex(b, true);
     const range = scale.getVisibleLogicalRange();
-    if (index === null || !range) return;
-    const width = range.to - range.from;
-    scale.setVisibleLogicalRange({ from: index - width / 2, to: index + width / 2 });
+    if (first === null || last === null || !range) return false;
+    const width = Math.max(range.to - range.from, (last - first) * 1.4 + 20);
+    const mid = (first + last) / 2;
+    scale.setVisibleLogicalRange({ from: mid - width / 2, to: mid + width / 2 });
+    return true;
+  }
+
+  /** Outline trade ``k`` (its index in the run's answer) on the chart; -1 for none. */
+  highlightTrade(k) {
+    const index = this.trades.findIndex((t) => t.k === k);
+    this.tradeLines.setHighlight(index);
+    this.highlighted = index >= 0 ? k : -1;
   }
 
   _onRange(range) {
@@ -287,10 +430,11 @@ export class ChartView {
     }
   }
 
-  _showLegend(time) {
+  _showLegend(time, hovered = null) {
     const n = this.candleData.length;
     if (!n) {
       this.legend.textContent = "";
+      this._placePaneLegends();
       return;
     }
     let i = n - 1;
@@ -305,14 +449,131 @@ export class ChartView {
     const pct = prev ? (change / prev) * 100 : 0;
     const cls = change >= 0 ? "up" : "down";
     const sign = change >= 0 ? "+" : "";
-    const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    const at = time ?? bar.time;
     this.legend.innerHTML =
       `<div><span class="font-sans text-[13px] font-semibold">${esc(this.meta.symbol)}</span>` +
       ` <span class="opacity-60">${esc(this.meta.interval)} · ${formatDisplayTime(bar.time, this.meta)} ${esc(zoneLabel(this.meta.timezone))}</span></div>` +
       `<div>O <span class="${cls}">${fmtPrice(bar.open)}</span> H <span class="${cls}">${fmtPrice(bar.high)}</span>` +
       ` L <span class="${cls}">${fmtPrice(bar.low)}</span> C <span class="${cls}">${fmtPrice(bar.close)}</span>` +
       ` <span class="${cls}">${sign}${change.toFixed(decimals(bar.close))} (${sign}${pct.toFixed(2)}%)</span>` +
-      ` V <span class="opacity-80">${fmtVolume(this.volumeData[i].value)}</span></div>`;
+      ` V <span class="opacity-80">${fmtVolume(this.volumeData[i].value)}</span></div>` +
+      this._overlayLegend(at) + this._tradeLegend(time, hovered);
+    this._placePaneLegends(at);
+  }
+
+  /** Value of indicator ``entry`` at display time ``time`` (null where it has none). */
+  _valueAt(entry, time) {
+    const i = floorIndex(entry.times, time);
+    if (i < 0 || entry.times[i] !== time) return null;
+    const v = entry.values[i];
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  }
+
+  _overlayLegend(time) {
+    const overlays = this.indicators.filter((e) => e.paneIndex === 0);
+    if (!overlays.length) return "";
+    const items = overlays.map((e) => {
+      const v = this._valueAt(e, time);
+      return `<span class="mr-2 whitespace-nowrap" data-indicator="${esc(e.name)}"><span style="color:${e.color}">━</span> ${esc(e.label)} <span style="color:${e.color}">${v === null ? "–" : fmtPrice(v)}</span></span>`;
+    });
+    return `<div class="legend-indicators">${items.join("")}</div>`;
+  }
+
+  /** The trade of a hovered marker, else the one entered, left or held at display ``time``. */
+  tradeAt(time, hovered = null) {
+    const match = typeof hovered === "string" ? /^(entry|exit):(\d+)$/.exec(hovered) : null;
+    if (match) {
+      const trade = this.trades.find((t) => t.k === Number(match[2]));
+      if (trade) return { trade, at: match[1] };
+    }
+    if (time === null || !this.trades.length) return null;
+    let lo = 0;
+    let hi = this.trades.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.trades[mid].entryDisp <= time) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    const prior = found > 0 ? this.trades[found - 1] : null;
+    if (prior && prior.exitDisp === time) return { trade: prior, at: "exit" };
+    const trade = found >= 0 ? this.trades[found] : null;
+    if (!trade || time > trade.exitDisp) return null;
+    return { trade, at: trade.entryDisp === time ? "entry" : trade.exitDisp === time ? "exit" : "held" };
+  }
+
+  _tradeLegend(time, hovered) {
+    const found = this.tradeAt(time, hovered);
+    if (!found) {
+      if (this.tradeLines.highlight !== -1 && this.highlighted < 0) this.tradeLines.setHighlight(-1);
+      return "";
+    }
+    const { trade, at } = found;
+    if (this.highlighted < 0) this.tradeLines.setHighlight(this.trades.indexOf(trade));
+    const when = (d) => formatDisplayTime(d, this.meta);
+    const entryText = when(trade.entryDisp);
+    const exitFull = when(trade.exitDisp);
+    const exitText = !this.meta.daily && exitFull.slice(0, 15) === entryText.slice(0, 15) ? exitFull.slice(16) : exitFull;
+    const win = trade.pnl >= 0 ? "up" : "down";
+    const side = trade.side === "short" ? "Short" : "Long";
+    const bars = typeof trade.bars === "number" ? `${trade.bars} bar${trade.bars === 1 ? "" : "s"}, ` : "";
+    const reason = trade.exit_reason ? ` · exit: <span class="opacity-90">${esc(reasonText(trade.exit_reason))}</span>` : "";
+    const what = at === "entry" ? "entry" : at === "exit" ? "exit" : "held";
+    return `<div class="legend-trade" data-trade-legend="${trade.k}"><span class="opacity-60">Trade ${trade.k + 1} (${what}):</span> ` +
+      `<span style="color:${trade.side === "short" ? SHORT_ENTRY : LONG_ENTRY}">${side}</span> ` +
+      `${entryText} @ ${formatPrice(trade.entry_price)} → ${exitText} @ ${formatPrice(trade.exit_price)}` +
+      ` · ${bars}${formatSpan(trade.exit_time - trade.entry_time)}` +
+      ` · <span class="${win}">${formatPnl(trade.pnl)} (${formatPct(trade.return)})</span>${reason}</div>`;
+  }
+
+  /** Each indicator pane's name and values, at the top left of its pane. */
+  _placePaneLegends(time = null) {
+    if (!this.indicatorPanes.length) {
+      if (this.paneLegends.childElementCount) this.paneLegends.innerHTML = "";
+      return;
+    }
+    const panes = this.chart.panes();
+    const at = time ?? this.disp.at(-1) ?? null;
+    const html = [];
+    for (const pane of this.indicatorPanes) {
+      let top = 0;
+      for (let p = 0; p < pane.paneIndex && p < panes.length; p += 1) top += panes[p].getHeight() + 1;
+      const items = pane.entries.map((e) => {
+        const v = at === null ? null : this._valueAt(e, at);
+        const short = pane.entries.length < 2 ? ""
+          : /^[a-z0-9_]+$/.test(e.name) ? e.name.replace(new RegExp(`^${pane.name}_?`), "") || e.name : e.label;
+        const color = e.style === "histogram" ? (v !== null && v < 0 ? DOWN : UP) : e.color;
+        return `<span class="mr-2 whitespace-nowrap">${short ? `${esc(short)} ` : ""}<span style="color:${color}">${v === null ? "–" : v.toFixed(precisionOf([v]))}</span></span>`;
+      });
+      const levels = pane.levels.length ? ` <span class="opacity-50">${pane.levels.join(" / ")}</span>` : "";
+      const title = pane.title ? `<span class="opacity-80">${esc(pane.title)}</span>${levels} ` : `${levels ? `${levels} ` : ""}`;
+      html.push(`<div class="pane-legend" style="top:${top + 3}px" data-pane="${esc(pane.name)}">${title}${items.join("")}</div>`);
+    }
+    this.paneLegends.innerHTML = html.join("");
+  }
+
+  /** Points of indicator ``e`` at a loaded bar's time but not drawn at that bar (misaligned). */
+  _offBars(e) {
+    let off = 0;
+    for (let i = 0; i < e.utc.length; i += 1) {
+      const j = floorIndex(this.utc, e.utc[i]);
+      if (j >= 0 && this.utc[j] === e.utc[i] && this.disp[j] !== e.times[i]) off += 1;
+    }
+    return off;
+  }
+
+  /** UTC seconds of the first and last loaded candles in view, or null. */
+  _visibleUtc() {
+    const range = this.chart.timeScale().getVisibleRange();
+    if (!range || !this.disp.length) return null;
+    const a = floorIndex(this.disp, range.from - 1) + 1;
+    const b = floorIndex(this.disp, range.to);
+    if (a > b || a >= this.disp.length || b < 0) return null;
+    return [this.utc[a], this.utc[b]];
   }
 
   /** A read-only snapshot for tests and benchmarks. */
@@ -329,6 +590,19 @@ export class ChartView {
       equityPoints: this.equity ? this.equity.data().length : 0,
       drawdownPoints: this.drawdown ? this.drawdown.data().length : 0,
       panes: this.chart.panes().length,
+      indicators: this.indicators.map((e) => ({
+        name: e.name, label: e.label, pane: e.pane, paneIndex: e.series.getPane().paneIndex(),
+        style: e.style, color: e.color, levels: e.levels.slice(), points: e.series.data().length,
+        values: e.values.filter((v) => typeof v === "number" && Number.isFinite(v)).length,
+        priceLines: e.series.priceLines?.().length ?? null,
+        offBars: this._offBars(e),
+      })),
+      indicatorPanes: this.indicatorPanes.map((p) => ({ name: p.name, title: p.title, levels: p.levels.slice(), paneIndex: p.paneIndex })),
+      paneLegends: [...this.paneLegends.children].map((el) => el.textContent),
+      tradeLines: this.tradeLines.trades.length,
+      tradeLinesDrawn: this.tradeLines.drawn,
+      visibleTimeFrom: this._visibleUtc()?.[0] ?? null,
+      visibleTimeTo: this._visibleUtc()?.[1] ?? null,
       overlapsDropped: this.overlapsDropped,
       renders: this.renders,
       visibleFrom: visible?.from ?? null,

@@ -44,6 +44,17 @@ function intervalFor(resolution, current) {
   return INTERVALS.find((i) => seconds(i) >= base && seconds(i) % base === 0) ?? current;
 }
 
+/** Put a chart spec ({symbol, interval, start, end, rth}) into the controls and chart it. */
+function showChart(spec) {
+  $("symbol").value = spec.symbol;
+  $("interval").value = spec.interval;
+  $("start").value = spec.start;
+  $("end").value = spec.end;
+  $(spec.rth === false ? "hours-eth" : "hours-rth").checked = true;
+  return loadChart();
+}
+strategy.showChart = showChart;
+
 /** Chart an imported symbol ({symbol, first, last, resolution}) over all its bars. */
 function chartImported(info) {
   $("symbol").value = info.symbol;
@@ -184,7 +195,8 @@ window.__app = Object.freeze({
   times: () => view.utc.slice(),
   data: () => data.state(),
   session: () => ({ token: session.token, initiations: session.initiations, heartbeats: session.heartbeats }),
-  backtest: () => ({ runs: strategy.runs, running: strategy.running, trades: strategy.lastResult?.trades.length ?? null, metrics: strategy.lastResult ? { ...strategy.lastResult.metrics } : null }),
+  backtest: () => strategy.snapshot(),
+  tradeOrder: () => strategy.list.order.slice(),
   optimize: () => optimize.snapshot(),
   toasts: () => toasts.shown.map((t) => ({ ...t })),
   imports: () => importer.snapshot(),

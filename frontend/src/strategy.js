@@ -1,11 +1,14 @@
 // The Backtest panel: a form built from /strategies (types, bounds, steps, constraints enforced
-// in the browser too), trading settings, and the run's results (markers, equity, drawdown on
-// the chart; metrics and trades in the panel).
+// in the browser too), trading settings, and the run's results (indicators, trades, equity,
+// drawdown on the chart; metrics and every trade in the panel). Results belong to the chart
+// they ran on: after the chart changes they are labelled as another chart's, never shown as if
+// they were this one's.
 import { fetchStrategies, runBacktest } from "./api.js";
 import { explain } from "./errors.js";
 import { escapeHtml, formatMetric, formatMoney, METRIC_INFO, metricTone } from "./format.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
-import { formatUtcAsExchange } from "./time.js";
+import { floorIndex } from "./trades.js";
+import { TradeList } from "./tradelist.js";
 
 // Trading settings: fractions in the API, percentages on screen where that reads better.
 const TRADING = [
@@ -56,8 +59,14 @@ export class StrategyPanel {
     this.toasts = toasts;
     this.strategies = [];
     this.lastResult = null;
+    this.resultSpec = null; // the chart the last result ran on
+    this.stale = false; // true once the chart on screen is another one
     this.running = false;
     this.runs = 0;
+    this.reveals = 0; // trades shown on the chart from the list
+    this.revealFailures = 0;
+    this._revealTicket = 0;
+    this.showChart = null; // set by the app: load a chart spec into the controls and chart it
     this.listeners = new Set();
     this.form = document.getElementById("backtest-form");
     this.select = document.getElementById("strategy");
@@ -70,6 +79,11 @@ export class StrategyPanel {
       this._emit();
     });
     this.fields.addEventListener("input", (e) => this._onParamInput(e));
+    this.list = new TradeList(document.getElementById("trades-table"), { onSelect: (trade) => this.showTrade(trade) });
+    document.getElementById("backtest-stale-show").addEventListener("click", () => {
+      if (this.resultSpec && this.showChart) this.showChart(this.resultSpec);
+    });
+    view.onReset(() => this._onChartReset());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.run();
@@ -249,14 +263,18 @@ export class StrategyPanel {
       return null;
     }
     if (!this.validate()) return null;
-    const body = { strategy: this.select.value, params: this.params(), ...spec, ...this.trading() };
+    const chart = { ...spec };
+    const body = { strategy: this.select.value, params: this.params(), ...chart, ...this.trading() };
     this.running = true;
     this._busy(true);
     try {
       const result = await this.session.call((token) => runBacktest(token, body));
+      withBarCounts(result);
       this.lastResult = result;
+      this.resultSpec = chart;
       this.runs += 1;
-      this.view.setBacktest(result);
+      this.stale = !sameChart(chart, this.data.spec);
+      if (!this.stale) this.view.setBacktest(result);
       this._showResult(result);
       this.toasts.dismiss("backtest");
       return result;
@@ -278,6 +296,7 @@ export class StrategyPanel {
     document.getElementById("backtest-result").classList.remove("hidden");
     const params = Object.entries(result.params).map(([k, v]) => `${k}=${v}`).join(", ");
     document.getElementById("backtest-summary").textContent = `${result.symbol} ${result.interval} · ${result.bars.toLocaleString("en-US")} bars · ${params}`;
+    document.getElementById("backtest-summary").title = `${chartName(this.resultSpec)} · ${params}`;
     const m = result.metrics;
     const final = result.equity.v.at(-1);
     const rows = [["Final equity", formatMoney(final ?? 0), final >= (result.equity.v[0] ?? 0) ? "up" : "down"]];
@@ -285,17 +304,98 @@ export class StrategyPanel {
     document.querySelector("#metrics-table tbody").innerHTML = rows
       .map(([label, value, tone]) => `<tr><th class="font-normal opacity-75">${label}</th><td class="text-right font-mono ${tone}" data-metric="${escapeHtml(label)}">${value}</td></tr>`)
       .join("");
-    document.getElementById("trade-count").textContent = String(result.trades.length);
-    const daily = ["1d", "1w"].includes(result.interval);
-    const trades = result.trades.slice(-500).reverse();
-    const body = document.querySelector("#trades-table tbody");
-    body.innerHTML = trades
-      .map((t, i) => `<tr tabindex="0" data-trade="${i}" class="cursor-pointer hover:bg-base-300"><td class="font-mono">${formatUtcAsExchange(t.entry_time, { daily })}</td><td>${t.side}</td><td class="text-right font-mono ${t.return >= 0 ? "up" : "down"}">${t.return === null ? "–" : `${(t.return * 100).toFixed(2)}%`}</td><td class="text-right font-mono ${t.pnl >= 0 ? "up" : "down"}">${formatMoney(t.pnl)}</td></tr>`)
-      .join("");
-    const reveal = (row) => row && this.view.revealTime(trades[Number(row.dataset.trade)].entry_time);
-    body.onclick = (e) => reveal(e.target.closest("tr"));
-    body.onkeydown = (e) => {
-      if (e.key === "Enter") reveal(e.target.closest("tr"));
+    document.getElementById("trade-count").textContent = result.trades.length.toLocaleString("en-US");
+    this.list.setTrades(result.trades.map((t, k) => ({ ...t, k })), {
+      zone: this.data.timezone, daily: ["1d", "1w"].includes(result.interval),
+    });
+    this._showStale();
+  }
+
+  _showStale() {
+    const box = document.getElementById("backtest-result");
+    box.classList.toggle("stale", this.stale);
+    const note = document.getElementById("backtest-stale");
+    note.hidden = !this.stale;
+    document.getElementById("backtest-title").textContent = this.stale ? "Results of another chart" : "Results";
+    document.getElementById("backtest-stale-text").textContent = this.stale && this.resultSpec
+      ? `Results of ${chartName(this.resultSpec)}, not of the chart on screen. Run the backtest again for this chart.`
+      : "";
+  }
+
+  /** The chart was replaced (new symbol, interval, range or hours, or a reload of the same). */
+  _onChartReset() {
+    if (!this.lastResult) return;
+    const same = sameChart(this.resultSpec, this.data.spec);
+    if (same) this.view.setBacktest(this.lastResult); // the same chart again: draw the run again
+    if (this.stale !== !same) {
+      this.stale = !same;
+      this._showStale();
+    }
+  }
+
+  /**
+   * Show a trade of the list on the chart: page back through older bars until its entry is
+   * loaded (a trade far in the past), then scroll there. Resolves true once shown.
+   */
+  async showTrade(trade) {
+    if (this.stale) {
+      this.toasts.show({ kind: "info", title: "Results of another chart", message: `This trade is of ${chartName(this.resultSpec)}. Show that chart or run the backtest again.`, key: "backtest" });
+      return false;
+    }
+    const ticket = ++this._revealTicket;
+    this.list.select(trade.k);
+    this.view.highlightTrade(trade.k);
+    const loaded = await this.data.ensureLoaded(trade.entry_time);
+    if (ticket !== this._revealTicket || this.stale) return false;
+    if (!loaded) {
+      this.revealFailures += 1;
+      if (!this.data.loading) {
+        this.toasts.show({ kind: "warning", title: "Trade not shown", message: "The bars of this trade could not be loaded.", key: "backtest" });
+      }
+      return false;
+    }
+    const shown = this.view.revealSpan(trade.entry_time, trade.exit_time);
+    if (shown) this.reveals += 1;
+    return shown;
+  }
+
+  /** A read-only snapshot for tests. */
+  snapshot() {
+    const r = this.lastResult;
+    return {
+      runs: this.runs,
+      running: this.running,
+      trades: r?.trades.length ?? null,
+      metrics: r ? { ...r.metrics } : null,
+      indicators: r?.indicators?.length ?? null,
+      stale: this.stale,
+      resultOf: this.resultSpec ? { ...this.resultSpec } : null,
+      reveals: this.reveals,
+      revealFailures: this.revealFailures,
+      list: this.list.snapshot(),
     };
   }
+}
+
+/** Do two chart specs name the same chart? */
+export function sameChart(a, b) {
+  return Boolean(a && b) && ["symbol", "interval", "start", "end", "rth"].every((k) => a[k] === b[k]);
+}
+
+/** "TSLA 5m 2025-01-02 – 2025-01-06, regular hours" */
+export function chartName(spec) {
+  if (!spec) return "another chart";
+  return `${spec.symbol} ${spec.interval} ${spec.start} – ${spec.end}, ${spec.rth ? "regular" : "extended"} hours`;
+}
+
+/** Give each trade the number of bars it was held (``bars``), from the run's bar times. */
+function withBarCounts(result) {
+  const times = result.equity?.t ?? [];
+  if (!times.length) return result;
+  for (const trade of result.trades) {
+    const a = floorIndex(times, trade.entry_time);
+    const b = floorIndex(times, trade.exit_time);
+    if (a >= 0 && b >= 0 && times[a] === trade.entry_time && times[b] === trade.exit_time) trade.bars = b - a;
+  }
+  return result;
 }
