@@ -73,3 +73,31 @@ def wait_for_backtest(page: Page, runs: int, toasts: int) -> dict[str, Any]:
     result = state(page, "backtest")
     assert result["runs"] == runs + 1, f"backtest failed: {state(page, 'toasts')[toasts:]}"
     return result
+
+
+def run_backtest_answer(page: Page, strategy: str | None = None,
+                        params: dict[str, int] | None = None) -> dict[str, Any]:
+    """Choose ``strategy`` (if given), set ``params``, run the backtest and return the
+    /backtest answer the app received (its JSON), once the app has drawn it."""
+    if strategy is not None:
+        page.get_by_label("Strategy", exact=True).select_option(strategy)
+    with page.expect_response(lambda r: "/backtest" in r.url and r.request.method == "POST",
+                              timeout=WAIT_MS) as answer:
+        run_backtest(page, params)
+    return answer.value.json()
+
+
+def show_trade_from_list(page: Page, k: int) -> dict[str, Any]:
+    """Scroll the trade list to trade ``k`` (its index in the answer), click it and wait until
+    the chart shows it (older bars paged in first when needed); the backtest state."""
+    before = state(page, "backtest")["reveals"]
+    page.evaluate(
+        """(k) => { const scroller = document.querySelector('#trades-table .trade-scroll');
+            const order = window.__app.tradeOrder();
+            scroller.scrollTop = Math.max(0, order.indexOf(k) * 34 - 40);
+            scroller.dispatchEvent(new Event('scroll')); }""", k)
+    page.locator(f"#trades-table [data-trade='{k}']").click()
+    page.wait_for_function("(n) => window.__app.backtest().reveals > n", arg=before,
+                           timeout=WAIT_MS)
+    page.wait_for_function("!window.__app.data().loadingOlder", timeout=WAIT_MS)
+    return state(page, "backtest")
