@@ -100,6 +100,17 @@ def test_volume_is_u_shaped() -> None:
     assert edges > 1.5 * middle
 
 
+def _assert_day_bar_aggregates(symbol: str, day: date, daily: dict, i: int) -> None:
+    """Row ``i`` of ``daily`` is ``day``'s regular-session second bars aggregated."""
+    bars = second_bars(symbol, day)
+    reg = _regular_mask(bars["t"], day)
+    assert daily["o"][i] == bars["o"][reg][0]
+    assert daily["h"][i] == bars["h"][reg].max()
+    assert daily["l"][i] == bars["l"][reg].min()
+    assert daily["c"][i] == bars["c"][reg][-1]
+    assert daily["v"][i] == bars["v"][reg].sum()
+
+
 def test_daily_bars_aggregate_regular_session() -> None:
     days = [date(2024, 3, 8), date(2024, 3, 9), date(2024, 3, 11), date(2024, 3, 12)]
     daily = daily_bars("AAPL", days)
@@ -107,13 +118,7 @@ def test_daily_bars_aggregate_regular_session() -> None:
     assert daily["t"].dtype == np.int64
     assert daily["t"].tolist() == [session_bounds_utc(d)[0] for d in trading]
     for i, day in enumerate(trading):
-        bars = second_bars("AAPL", day)
-        reg = _regular_mask(bars["t"], day)
-        assert daily["o"][i] == bars["o"][reg][0]
-        assert daily["h"][i] == bars["h"][reg].max()
-        assert daily["l"][i] == bars["l"][reg].min()
-        assert daily["c"][i] == bars["c"][reg][-1]
-        assert daily["v"][i] == bars["v"][reg].sum()
+        _assert_day_bar_aggregates("AAPL", day, daily, i)
     again = daily_bars("AAPL", days)
     for key in "tohlcv":
         np.testing.assert_array_equal(daily[key], again[key])
@@ -159,13 +164,7 @@ def test_daily_bars_aggregate_regular_session_on_early_close_days() -> None:
     daily = daily_bars("MSFT", days)
     assert daily["t"].tolist() == [session_bounds_utc(d)[0] for d in days]
     for i, day in enumerate(days):
-        bars = second_bars("MSFT", day)
-        reg = _regular_mask(bars["t"], day)
-        assert daily["o"][i] == bars["o"][reg][0]
-        assert daily["h"][i] == bars["h"][reg].max()
-        assert daily["l"][i] == bars["l"][reg].min()
-        assert daily["c"][i] == bars["c"][reg][-1]
-        assert daily["v"][i] == bars["v"][reg].sum()
+        _assert_day_bar_aggregates("MSFT", day, daily, i)
 
 
 def test_early_close_days_trade_less_than_the_days_before() -> None:
