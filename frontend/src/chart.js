@@ -28,6 +28,10 @@ const DOWN = "#ef5350";
 const TEXT = "#b2b5be";
 const GRID = "#1e2230";
 const LOAD_OLDER_WITHIN_BARS = 80;
+// An exit's marker: a square where an order level closed the trade, a circle otherwise (the
+// strategy's signal, time, session end, end of data); green for a win, red for a loss. The
+// reason in words is in the legend under the crosshair and in the trade list.
+const EXIT_SHAPES = { stop: "square", trailing: "square", target: "square" };
 
 /** The legend's short name of a time zone: "ET" for New York, else the zone ("UTC"). */
 const zoneLabel = (zone) => (!zone || zone === "America/New_York" ? "ET" : zone);
@@ -227,7 +231,8 @@ export class ChartView {
       });
       this.allMarkers.push({
         utc: trade.exit_time, time: null, id: `exit:${trade.k}`,
-        position: long ? "aboveBar" : "belowBar", shape: "circle", color: win ? WIN : LOSS, size: 0.5,
+        position: long ? "aboveBar" : "belowBar", shape: EXIT_SHAPES[trade.exit_reason] ?? "circle",
+        color: win ? WIN : LOSS, size: 0.5,
       });
     }
     this.allMarkers.sort((a, b) => a.utc - b.utc);

@@ -388,11 +388,13 @@ export function chartName(spec) {
   return `${spec.symbol} ${spec.interval} ${spec.start} – ${spec.end}, ${spec.rth ? "regular" : "extended"} hours`;
 }
 
-/** Give each trade the number of bars it was held (``bars``), from the run's bar times. */
+/** Give each trade the number of bars it was held (``bars``) where the answer does not, from
+ * the run's bar times. */
 function withBarCounts(result) {
   const times = result.equity?.t ?? [];
   if (!times.length) return result;
   for (const trade of result.trades) {
+    if (typeof trade.bars === "number") continue; // the answer says
     const a = floorIndex(times, trade.entry_time);
     const b = floorIndex(times, trade.exit_time);
     if (a >= 0 && b >= 0 && times[a] === trade.entry_time && times[b] === trade.exit_time) trade.bars = b - a;
