@@ -156,7 +156,8 @@ def test_results_of_another_chart_are_labelled_and_its_drawings_removed(page: Pa
     assert state(page, "backtest")["reveals"] == 0
     # "Show that chart" charts the run's chart again, and the run is drawn on it.
     page.get_by_role("button", name="Show that chart").click()
-    page.wait_for_function("window.__app.data().spec.interval === '15m' && !window.__app.data().loading")
+    page.wait_for_function(
+        "window.__app.data().spec.interval === '15m' && !window.__app.data().loading")
     page.wait_for_function("!window.__app.backtest().stale")
     chart = state(page, "chart")
     assert chart["markersTotal"] == 2 * len(answer["trades"])
@@ -206,7 +207,7 @@ def test_trade_list_holds_every_trade(page: Page):
 
 
 def test_a_trade_far_in_the_past_is_shown_with_its_bars(page: Page):
-    data, answer = _many_trades_chart(page)
+    _, answer = _many_trades_chart(page)
     oldest_loaded = state(page, "chart")["firstTime"]
     trade = answer["trades"][0]
     assert trade["entry_time"] < oldest_loaded, "the first trade's bars are not loaded yet"
