@@ -50,14 +50,23 @@ def _peak_mb() -> float:
     return float("nan")
 
 
-def _ours(n: int, out: Path) -> dict:
+TRAILING_STOP, EXIT_AFTER_BARS = 0.01, 60
+"""The new exits' cost is measured with a 1% trailing stop and a 60-bar time exit."""
+
+
+def _ours_with_exits(n: int, out: Path) -> dict:
+    return _ours(n, out, exits=True)
+
+
+def _ours(n: int, out: Path, exits: bool = False) -> dict:
     from kernels.backtest import METRICS, pack_params
     from strategies.sma_cross import STRATEGY
 
     bars, (fasts, slows) = _bars(n), _grid()
     bars = (*bars, np.ones(n))
     combinations = [{"fast": int(f), "slow": int(s)} for f, s in zip(fasts, slows, strict=True)]
-    params = pack_params(0, True, FEE, 0.0, 0.0, 0.0, 0.0, 1.0, CASH)
+    params = pack_params(0, True, FEE, 0.0, 0.0, 0.0, 0.0, 1.0, CASH,
+                         *((TRAILING_STOP, EXIT_AFTER_BARS) if exits else ()))
     STRATEGY.sweep_segments(tuple(b[:500] for b in bars), combinations[:4], params, [(0, 500)])
     base = _peak_mb()
     times = []
@@ -104,7 +113,7 @@ def _part(name: str, n: int, out: Path) -> dict:
 
 
 def main() -> None:
-    """Run the three parts and print times, rates, memory, and the agreement check."""
+    """Run the four parts and print times, rates, memory, and the agreement check."""
     combos = _grid()[0].size
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -112,15 +121,20 @@ def main() -> None:
         peer = _part("vectorbt", 20_000, folder / "vbt.npy")
         diff = np.nanmax(np.abs(np.load(folder / "ours.npy") - np.load(folder / "vbt.npy")))
         big = _part("ours", 1_000_000, folder / "big.npy")
+        exits = _part("ours-exits", 20_000, folder / "exits.npy")
     print(f"SMA crossover sweep, {combos} combinations, fee {FEE:.2%}, fills at the close")
     for label, n, part in (("ours (/optimize's CPU path)", 20_000, ours),
                            ("vectorbt from_signals", 20_000, peer),
-                           ("ours (/optimize's CPU path)", 1_000_000, big)):
+                           ("ours (/optimize's CPU path)", 1_000_000, big),
+                           ("ours + trailing + time exit", 20_000, exits)):
         rate = combos / part["seconds"]
         print(f"{label:<28} {n:>9,} bars  {part['seconds']:8.3f} s  {rate:10,.0f} comb/s  "
               f"{rate * n:14,.0f} bar-evals/s  peak {part['peak_mb']:7.0f} MB")
     print(f"speed vs vectorbt at 20k bars: {peer['seconds'] / ours['seconds']:.1f}x; "
           f"largest total-return difference over all combinations: {diff:.2e}")
+    print(f"cost of a {TRAILING_STOP:.0%} trailing stop and a {EXIT_AFTER_BARS}-bar time exit at "
+          f"20k bars: {exits['seconds'] / ours['seconds']:.2f}x the plain sweep, still "
+          f"{peer['seconds'] / exits['seconds']:.1f}x vectorbt's plain one")
     from bench import optimize_job
 
     optimize_job.report(optimize_job.measure())
@@ -128,7 +142,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 4:
-        part = {"ours": _ours, "vectorbt": _vectorbt}[sys.argv[1]]
+        part = {"ours": _ours, "ours-exits": _ours_with_exits,
+                "vectorbt": _vectorbt}[sys.argv[1]]
         print(json.dumps(part(int(sys.argv[2]), Path(sys.argv[3]))))
     else:
         main()
