@@ -19,8 +19,11 @@ are applied to all years alike, except that MLK Day starts in 1998 and Juneteent
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+
+import numpy as np
 
 from feeds.eastern_time import EASTERN
 
@@ -160,3 +163,13 @@ def session_bounds_utc(day: date, extended: bool = False) -> tuple[int, int]:
     if extended:
         return _utc_seconds(day, PRE_MARKET_OPEN), _utc_seconds(day, after_hours_close(day))
     return _utc_seconds(day, REGULAR_OPEN), _utc_seconds(day, regular_close(day))
+
+
+def after_early_closes(t: np.ndarray, days: Iterable[date]) -> np.ndarray:
+    """True for UTC times ``t`` between the 13:00 close and the usual 16:00 of those ``days``
+    that close early: after-hours there, although a fixed 09:30-16:00 window holds them."""
+    late = np.zeros(t.size, dtype=bool)
+    for day in days:
+        if is_early_close(day):
+            late |= (t >= session_bounds_utc(day)[1]) & (t < _utc_seconds(day, REGULAR_CLOSE))
+    return late

@@ -10,7 +10,7 @@ from deployments.charts.request import ChartRequest
 from deployments.charts.tiers import DAILY_TIER
 from feeds.bars import Bars
 from feeds.eastern_time import offset_table
-from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN, is_early_close, session_bounds_utc
+from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN, after_early_closes
 from kernels.resample import resample_intraday, resample_sessions, session_mask
 
 REGULAR_OPEN_S = REGULAR_OPEN.hour * 3600 + REGULAR_OPEN.minute * 60
@@ -32,19 +32,8 @@ def select_base(request: ChartRequest, base: Bars) -> tuple[Bars, tuple]:
     if request.rth and request.session is not None and not daily_base:
         keep &= session_mask(base.t, *request.session, *tz)
         if not request.is_file:
-            keep &= ~_after_early_closes(request, base.t)
+            keep &= ~after_early_closes(base.t, request.days)
     return Bars(*(column[keep] for column in base.columns())), tz
-
-
-def _after_early_closes(request: ChartRequest, t: np.ndarray) -> np.ndarray:
-    """True for bars after the 13:00 close of the range's early-close days (NYSE), up to the
-    usual 16:00: after-hours trading on those days, outside the regular session."""
-    late = np.zeros(t.size, dtype=bool)
-    for day in request.days:
-        if is_early_close(day):
-            _, closing = session_bounds_utc(day)
-            late |= (t >= closing) & (t < closing + 3 * 3600)
-    return late
 
 
 def build_chart(request: ChartRequest, base: Bars) -> Bars:

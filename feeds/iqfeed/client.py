@@ -48,7 +48,7 @@ from feeds.iqfeed.protocol import (
     set_protocol,
 )
 from feeds.iqfeed.rate_limiter import TokenBucket
-from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN, is_early_close, session_bounds_utc
+from feeds.market_calendar import REGULAR_CLOSE, REGULAR_OPEN, after_early_closes
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9.\-/@#+_^]{0,29}")
 _REGULAR_OPEN_S = REGULAR_OPEN.hour * 3600 + REGULAR_OPEN.minute * 60
@@ -63,19 +63,11 @@ def _regular_filter(interval_s: int, label_at_beginning: bool) -> tuple[str, str
     return tuple(f"{s // 3600:02d}{s % 3600 // 60:02d}{s % 60:02d}" for s in (first, last))
 
 
-def _after_early_closes(t: np.ndarray) -> np.ndarray:
-    """True for bar times after the 13:00 close of an early-close day: the time-of-day filter
-    of a request is one for all its days, so those days' after-hours bars are cut here."""
-    late = np.zeros(t.size, dtype=bool)
-    if t.size == 0:
-        return late
+def _days_of(t: np.ndarray) -> list[date]:
+    """The Eastern calendar days of UTC times ``t``."""
     epoch = date(1970, 1, 1).toordinal()
-    for day_number in np.unique(utc_to_eastern(t) // 86400).tolist():
-        day = date.fromordinal(epoch + int(day_number))
-        if is_early_close(day):
-            opening, closing = session_bounds_utc(day)
-            late |= (t >= closing) & (t < opening + 6 * 3600 + 1800)
-    return late
+    return [date.fromordinal(epoch + int(day)) for day in
+            np.unique(utc_to_eastern(t) // 86400).tolist()] if t.size else []
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -175,8 +167,8 @@ class IQFeedClient:
         estimate = int(min(max(span // interval_s + 16, 1024), 1 << 22))
         bars = await self._interval_bars(symbol, request, interval_s, estimate)
         keep = (bars.t >= start) & (bars.t < end)
-        if regular_hours:
-            keep &= ~_after_early_closes(bars.t)
+        if regular_hours:  # the request's time-of-day filter is one for all its days
+            keep &= ~after_early_closes(bars.t, _days_of(bars.t))
         return Bars(*(column[keep] for column in bars.columns()))
 
     async def fetch_bars_for_days(
