@@ -9,6 +9,7 @@ the ``bar-files`` actor (:mod:`deployments.data.store_actor`).
 
 
 import asyncio
+import dataclasses
 import secrets
 import shutil
 import tempfile
@@ -105,7 +106,7 @@ class DataIngress(Ingress):
         with tempfile.TemporaryDirectory(dir=self._uploads) as folder:
             path = Path(folder) / "upload"
             await asyncio.to_thread(_save, file, path)
-            order = ImportOrder(**{**order.__dict__, "path": path})
+            order = dataclasses.replace(order, path=path)
             progress = ImportProgress(self._sync_redis, order.import_id, path.stat().st_size)
             try:
                 result = await asyncio.to_thread(run_import, self._files, order, progress)
