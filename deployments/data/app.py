@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import redis
 from fastapi import File, Form, Request, UploadFile
 from fastapi import Path as PathParam
@@ -27,7 +26,7 @@ from deployments.common.http_app import builder, error_responses, make_api
 from deployments.common.ingress import Ingress
 from deployments.common.redis_client import redis_guard
 from deployments.common.settings import Settings
-from deployments.data.catalog import CATALOG_KEY, PUBLISHED_KEY
+from deployments.data.catalog import cached_entries
 from deployments.data.importer import ImportOrder, entry_answer, run_import
 from deployments.data.progress import ImportProgress, progress_answer, progress_key
 from deployments.data.request import (
@@ -152,14 +151,10 @@ class DataIngress(Ingress):
         return {"symbol": name, "deleted": True}
 
     async def _entries(self) -> list[SymbolEntry]:
-        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
-            pipe.exists(PUBLISHED_KEY)
-            pipe.hvals(CATALOG_KEY)
-            published, values = await pipe.execute()
-        if not published:
+        entries = await cached_entries(self._redis)
+        if entries is None:  # Redis lost the mirror: ask its owner
             return [SymbolEntry.from_json(e) for e in await self._files.entries.remote()]
-        found = [SymbolEntry.from_json(orjson.loads(value)) for value in values]
-        return sorted(found, key=lambda entry: entry.symbol)
+        return entries
 
 
 build = builder(DataIngress)

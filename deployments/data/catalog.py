@@ -34,3 +34,15 @@ async def cached_entry(client: aioredis.Redis, symbol: str) -> tuple[bool, Symbo
         published, value = await pipe.execute()
     entry = SymbolEntry.from_json(orjson.loads(value)) if value else None
     return bool(published) or entry is not None, entry
+
+
+async def cached_entries(client: aioredis.Redis) -> list[SymbolEntry] | None:
+    """Every entry of the mirror by symbol; None when the mirror is not there."""
+    async with redis_guard(), client.pipeline(transaction=False) as pipe:
+        pipe.exists(PUBLISHED_KEY)
+        pipe.hvals(CATALOG_KEY)
+        published, values = await pipe.execute()
+    if not published:
+        return None
+    found = [SymbolEntry.from_json(orjson.loads(value)) for value in values]
+    return sorted(found, key=lambda entry: entry.symbol)
