@@ -9,6 +9,10 @@ State ``s`` (float64, :data:`STATE_SIZE`) and parameters ``p`` (float64, :data:`
 are flat arrays so that a GPU thread can keep them in local memory; the metrics (float64,
 :data:`METRIC_COUNT`) and the trade records (:data:`TRADE_WIDTH` columns) are indexed by the
 slot names below as well.
+
+Every driver also takes the bars' context: ``ends[i]`` (bar ``i`` is the last of its session),
+``bounds`` (bar ``i``'s base bars are ``bounds[i]:bounds[i + 1]`` of ``base_o/h/l``; all
+zeros when there are none, which is the pessimistic intrabar rule).
 """
 
 from __future__ import annotations
@@ -22,16 +26,22 @@ from numba import njit, prange
 CASH, UNITS, ENTRY_FILL, ENTRY_VALUE, ENTRY_FEE, ENTRY_INDEX, PENDING, HAS_PENDING = range(8)
 IN_MARKET, MEAN, M2, DOWN, PEAK, WORST, BELOW, LONGEST, PREVIOUS, BARS = range(8, 18)
 TRADES, WINS, GROSS_WIN, GROSS_LOSS, SUM_PNL, SUM_RETURN, BEST = range(18, 25)
-STATE_SIZE = 25
+ORDER_SIDE, ORDER_LEVEL, ORDER_UNTIL, RESOLVED = range(25, 29)
+STATE_SIZE = 29
 # Parameter slots.
 DIRECTION, FILL_CLOSE, COMMISSION, COMMISSION_FIXED, SLIPPAGE = range(5)
-STOP_LOSS, TAKE_PROFIT, SIZE_FRACTION, INITIAL_CASH, TRAILING_STOP, EXIT_AFTER = range(5, 11)
-PARAM_SIZE = 11
+STOP_LOSS, TAKE_PROFIT, SIZE, INITIAL_CASH, TRAILING_STOP, EXIT_AFTER = range(5, 11)
+ENTRY_TYPE, ENTRY_OFFSET, ENTRY_VALID, FLAT_AT_CLOSE, SIZING, WHOLE_UNITS = range(11, 17)
+PARAM_SIZE = 17
+# Entry order types and sizing modes (the order of ``kernels.backtest.ENTRY_TYPES`` and
+# ``kernels.backtest.SIZING_MODES``).
+E_MARKET, E_LIMIT, E_STOP = range(3)
+S_EQUITY, S_CASH, S_UNITS, S_RISK = range(4)
 # Metric slots (the order of ``kernels.backtest.METRICS``).
 M_TOTAL_RETURN, M_CAGR, M_SHARPE, M_SORTINO, M_CALMAR, M_MAX_DRAWDOWN = range(6)
 M_MAX_DRAWDOWN_BARS, M_NUM_TRADES, M_WIN_RATE, M_PROFIT_FACTOR, M_EXPECTANCY = range(6, 11)
-M_AVG_TRADE_RETURN, M_EXPOSURE = range(11, 13)
-METRIC_COUNT = 13
+M_AVG_TRADE_RETURN, M_EXPOSURE, M_INTRABAR_RESOLVED = range(11, 14)
+METRIC_COUNT = 14
 # Trade record columns (the order of ``kernels.backtest.TRADE_FIELDS``).
 T_ENTRY_INDEX, T_EXIT_INDEX, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_UNITS, T_PNL = range(7)
 T_RETURN, T_EXIT_REASON = 7, 8
@@ -46,7 +56,7 @@ caller's own file) is invalidated whenever the core changes; not recompiled for 
 
 @njit(cache=True, nogil=True)
 def reset(s, p):
-    """Start a run: all cash, no position, empty accumulators."""
+    """Start a run: all cash, no position, no order, empty accumulators."""
     for k in range(STATE_SIZE):
         s[k] = 0.0
     s[CASH] = p[INITIAL_CASH]
@@ -56,22 +66,57 @@ def reset(s, p):
 
 
 @njit(cache=True, nogil=True)
+def stop_distance(p):
+    """The stop's distance from the entry as a fraction: the tighter of the fixed and the
+    trailing stop (0 when there is none)."""
+    distance = p[STOP_LOSS]
+    trailing = p[TRAILING_STOP]
+    if trailing > 0.0 and (distance <= 0.0 or trailing < distance):
+        distance = trailing
+    return distance
+
+
+@njit(cache=True, nogil=True)
 def enter(s, p, side, price, i):
-    """Open ``side`` (1 long, -1 short) at ``price``, committing SIZE_FRACTION of the cash to
-    the position and its entry fee together (value + fee = committed)."""
-    committed = p[SIZE_FRACTION] * s[CASH]
-    if committed <= p[COMMISSION_FIXED]:
-        return
+    """Open ``side`` (1 long, -1 short) at ``price``, sized by the SIZING mode (fees
+    included, never more than the cash can pay); nothing when that size is nothing."""
     slip = p[SLIPPAGE]
     fill = price * (1.0 + slip) if side > 0 else price * (1.0 - slip)
-    value = (committed - p[COMMISSION_FIXED]) / (1.0 + p[COMMISSION])
-    fee = p[COMMISSION] * value + p[COMMISSION_FIXED]
-    if side > 0:
-        s[UNITS] = value / fill
-        s[CASH] = s[CASH] - value - fee
+    cash = s[CASH]
+    rate = p[COMMISSION]
+    fixed = p[COMMISSION_FIXED]
+    mode = p[SIZING]
+    if mode <= S_CASH:  # S_EQUITY or S_CASH
+        # The position and its entry fee together take the committed cash.
+        committed = p[SIZE] * cash if mode == S_EQUITY else min(p[SIZE], cash)
+        if committed <= fixed:
+            return
+        value = (committed - fixed) / (1.0 + rate)
+        units = value / fill
     else:
-        s[UNITS] = -value / fill
-        s[CASH] = s[CASH] + value - fee
+        most = (cash - fixed) / (1.0 + rate)
+        if most <= 0.0:
+            return
+        units = most / fill
+        if mode == S_UNITS:
+            units = min(p[SIZE], units)
+        else:
+            distance = stop_distance(p)
+            if distance > 0.0:
+                units = min(p[SIZE] * cash / (fill * distance), units)
+        value = units * fill
+    if p[WHOLE_UNITS] > 0.0:
+        units = math.floor(units)
+        value = units * fill
+    if units <= 0.0:
+        return
+    fee = rate * value + fixed
+    if side > 0:
+        s[UNITS] = units
+        s[CASH] = cash - value - fee
+    else:
+        s[UNITS] = -units
+        s[CASH] = cash + value - fee
     s[ENTRY_FILL] = fill
     s[ENTRY_VALUE] = value
     s[ENTRY_FEE] = fee
@@ -119,9 +164,11 @@ def leave(s, p, price, i, trades, record, reason):
 
 
 @njit(cache=True, nogil=True)
-def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
-    """Process bar ``i`` (``last`` is the final index): fills at the open, stops inside the
-    bar, the close's signals, marking to market. Returns the equity at the close."""
+def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record, end, base_o, base_h,
+         base_l, b0, b1):
+    """Process bar ``i`` (``last`` is the final index, ``end`` true when it is the last of
+    its session, ``b0:b1`` its base bars): fills at the open, orders and stops inside the bar,
+    the close's signals, marking to market. Returns the equity at the close."""
     if s[HAS_PENDING] > 0:
         s[HAS_PENDING] = 0.0
         target = s[PENDING]
@@ -130,9 +177,17 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
             leave(s, p, o, i, trades, record, R_SIGNAL)
         if target != 0.0 and s[UNITS] == 0.0:
             enter(s, p, target, o, i)
-    fill_close = p[FILL_CLOSE] > 0
-    if s[UNITS] != 0.0 and _watched(p):
-        _exits_inside(s, p, i, o, h, l, trades, record)
+    if s[ORDER_SIDE] != 0.0 or (s[UNITS] != 0.0 and watched(p)):
+        if b1 > b0 and ambiguous(s, p, o, h, l):
+            s[RESOLVED] += 1.0
+            for j in range(b0, b1):
+                if s[UNITS] == 0.0 and s[ORDER_SIDE] == 0.0:
+                    break
+                inside(s, p, i, base_o[j], base_h[j], base_l[j], trades, record)
+        else:
+            inside(s, p, i, o, h, l, trades, record)
+        if s[ORDER_SIDE] != 0.0 and i >= s[ORDER_UNTIL]:
+            s[ORDER_SIDE] = 0.0
     if (s[UNITS] != 0.0 and p[EXIT_AFTER] > 0.0
             and i - s[ENTRY_INDEX] >= p[EXIT_AFTER]):
         leave(s, p, c, i, trades, record, R_TIME)
@@ -151,15 +206,33 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
             target = 0.0
     elif go_long != go_short:
         target = 1.0 if go_long else -1.0
+    order = s[ORDER_SIDE]
+    if (order > 0.0 and go_short) or (order < 0.0 and go_long):
+        s[ORDER_SIDE] = 0.0
+    flatten = end and p[FLAT_AT_CLOSE] > 0.0
     if target != side:
-        if fill_close:
+        # No order is carried over a session end when flattening.
+        entry = 0.0 if flatten else target
+        market = p[ENTRY_TYPE] == E_MARKET
+        if p[FILL_CLOSE] > 0.0:
             if side != 0.0:
                 leave(s, p, c, i, trades, record, R_SIGNAL)
-            if target != 0.0:
-                enter(s, p, target, c, i)
+            if entry != 0.0:
+                if market:
+                    enter(s, p, entry, c, i)
+                elif i < last:
+                    place(s, p, entry, c, i)
         elif i < last:
-            s[PENDING] = target
-            s[HAS_PENDING] = 1.0
+            at_open = entry if market else 0.0
+            if at_open != side:
+                s[PENDING] = at_open
+                s[HAS_PENDING] = 1.0
+            if entry != 0.0 and not market:
+                place(s, p, entry, c, i)
+    if flatten:
+        if s[UNITS] != 0.0:
+            leave(s, p, c, i, trades, record, R_SESSION_END)
+        s[ORDER_SIDE] = 0.0
     if i == last and s[UNITS] != 0.0:
         leave(s, p, c, i, trades, record, R_END_OF_DATA)
     if s[UNITS] != 0.0:
@@ -170,28 +243,130 @@ def step(s, p, i, last, o, h, l, c, go_long, go_short, trades, record):
 
 
 @njit(cache=True, nogil=True)
-def _watched(p):
+def place(s, p, side, c, i):
+    """Work an entry order for ``side`` from the close ``c`` of bar ``i``: a limit buys below
+    (sells above) it, a stop buys above (sells below) it, by ENTRY_OFFSET, for ENTRY_VALID
+    bars."""
+    offset = p[ENTRY_OFFSET]
+    below = (p[ENTRY_TYPE] == E_LIMIT) == (side > 0.0)
+    s[ORDER_LEVEL] = c * (1.0 - offset) if below else c * (1.0 + offset)
+    s[ORDER_SIDE] = side
+    s[ORDER_UNTIL] = i + p[ENTRY_VALID]
+
+
+@njit(cache=True, nogil=True)
+def order_fill(s, p, o, h, l):
+    """The price the working order fills at on a bar with this open, high and low: the open
+    when it opens through the level, the level when the range reaches it, else NaN."""
+    level = s[ORDER_LEVEL]
+    if (p[ENTRY_TYPE] == E_LIMIT) == (s[ORDER_SIDE] > 0.0):
+        if o <= level:
+            return o
+        if l <= level:
+            return level
+    else:
+        if o >= level:
+            return o
+        if h >= level:
+            return level
+    return math.nan
+
+
+@njit(cache=True, nogil=True)
+def watched(p):
     """True when a position has price levels to watch inside each bar."""
     return p[STOP_LOSS] > 0.0 or p[TAKE_PROFIT] > 0.0 or p[TRAILING_STOP] > 0.0
 
 
 @njit(cache=True, nogil=True)
-def _exits_inside(s, p, i, o, h, l, trades, record):
-    """The stop, trailing stop and target of an open position on bar ``i``: a gap through a
-    level fills at the open; inside the bar the stop (the tighter of the fixed and the trailing
-    one) goes first. A position that survives moves its best price to this bar's extreme."""
-    entry = s[ENTRY_FILL]
+def levels(p, long, entry, best):
+    """``(stop, trailing, target)`` of a position: the stop (the tighter of the fixed and the
+    trailing one, an infinity when none), whether the trailing one it is, the target."""
     stop_loss = p[STOP_LOSS]
     take_profit = p[TAKE_PROFIT]
     trailing = p[TRAILING_STOP]
-    price = math.nan
-    reason = R_STOP
-    if s[UNITS] > 0:
+    is_trailing = False
+    if long:
         stop = entry * (1.0 - stop_loss) if stop_loss > 0.0 else -math.inf
-        if trailing > 0.0 and s[BEST] * (1.0 - trailing) > stop:
-            stop = s[BEST] * (1.0 - trailing)
-            reason = R_TRAILING
+        if trailing > 0.0 and best * (1.0 - trailing) > stop:
+            stop = best * (1.0 - trailing)
+            is_trailing = True
         target = entry * (1.0 + take_profit) if take_profit > 0.0 else math.inf
+    else:
+        stop = entry * (1.0 + stop_loss) if stop_loss > 0.0 else math.inf
+        if trailing > 0.0 and best * (1.0 + trailing) < stop:
+            stop = best * (1.0 + trailing)
+            is_trailing = True
+        target = entry * (1.0 - take_profit) if take_profit > 0.0 else -math.inf
+    return stop, is_trailing, target
+
+
+@njit(cache=True, nogil=True)
+def ambiguous(s, p, o, h, l):
+    """True when the bar's range reaches more than one order level (entry, stop, target) and
+    its open does not settle which came first, so that base bars must tell."""
+    if s[UNITS] != 0.0:
+        return opens_between(p, s[UNITS] > 0.0, s[ENTRY_FILL], s[BEST], o, h, l)
+    if s[ORDER_SIDE] == 0.0 or not watched(p):
+        return False
+    price = order_fill(s, p, o, h, l)
+    if math.isnan(price):
+        return False
+    long = s[ORDER_SIDE] > 0.0
+    slip = p[SLIPPAGE]
+    fill = price * (1.0 + slip) if long else price * (1.0 - slip)
+    if price == o:
+        return opens_between(p, long, fill, fill, o, h, l)
+    stop, _, target = levels(p, long, fill, fill)
+    if long:
+        return l <= stop or h >= target
+    return h >= stop or l <= target
+
+
+@njit(cache=True, nogil=True)
+def opens_between(p, long, entry, best, o, h, l):
+    """True when a position held from the open opens between its stop and target and the
+    range then reaches both."""
+    stop, _, target = levels(p, long, entry, best)
+    if long:
+        return stop < o < target and l <= stop and h >= target
+    return target < o < stop and h >= stop and l <= target
+
+
+@njit(cache=True, nogil=True)
+def inside(s, p, i, o, h, l, trades, record):
+    """Inside one bar (or one base bar of it): the working entry order may fill, then the
+    position's stop, trailing stop and target. After a fill inside the range (not at the open)
+    only the stop is checked, since the target may have been reached before the fill."""
+    if s[ORDER_SIDE] != 0.0 and s[UNITS] == 0.0:
+        price = order_fill(s, p, o, h, l)
+        if math.isnan(price):
+            return
+        side = s[ORDER_SIDE]
+        s[ORDER_SIDE] = 0.0
+        enter(s, p, side, price, i)
+        if s[UNITS] == 0.0 or not watched(p):
+            return
+        if price != o:
+            long = side > 0.0
+            stop, is_trailing, _ = levels(p, long, s[ENTRY_FILL], s[BEST])
+            if (l <= stop) if long else (h >= stop):
+                leave(s, p, stop, i, trades, record, R_TRAILING if is_trailing else R_STOP)
+            return
+    if s[UNITS] != 0.0 and watched(p):
+        exits_inside(s, p, i, o, h, l, trades, record)
+
+
+@njit(cache=True, nogil=True)
+def exits_inside(s, p, i, o, h, l, trades, record):
+    """The stop, trailing stop and target of a position held from the open of bar ``i``: a
+    gap through a level fills at the open; inside the bar the stop goes first (pessimistic).
+    A position that survives moves its best price to this bar's extreme."""
+    long = s[UNITS] > 0
+    stop, is_trailing, target = levels(p, long, s[ENTRY_FILL], s[BEST])
+    price = math.nan
+    reason = R_TRAILING if is_trailing else R_STOP
+    if long:
         if o <= stop:
             price = o
         elif o >= target:
@@ -203,11 +378,6 @@ def _exits_inside(s, p, i, o, h, l, trades, record):
             price = target
             reason = R_TARGET
     else:
-        stop = entry * (1.0 + stop_loss) if stop_loss > 0.0 else math.inf
-        if trailing > 0.0 and s[BEST] * (1.0 + trailing) < stop:
-            stop = s[BEST] * (1.0 + trailing)
-            reason = R_TRAILING
-        target = entry * (1.0 - take_profit) if take_profit > 0.0 else -math.inf
         if o >= stop:
             price = o
         elif o <= target:
@@ -220,24 +390,24 @@ def _exits_inside(s, p, i, o, h, l, trades, record):
             reason = R_TARGET
     if not math.isnan(price):
         leave(s, p, price, i, trades, record, reason)
-    elif s[UNITS] > 0:
+    elif long:
         s[BEST] = max(s[BEST], h)
     else:
         s[BEST] = min(s[BEST], l)
 
 
 @njit(cache=True, nogil=True)
-def quiet_bar(s, p, i, last, c, go_long, go_short):
+def quiet_bar(s, p, i, last, c, go_long, go_short, end):
     """Fast path for a bar on which nothing can happen: only marking to market. Returns the
     equity, or NaN when the bar needs :func:`step`.
 
-    Nothing can happen when no order is due, no signal fires, no stop is watched and the bar
-    is not the last."""
-    if i == last or s[HAS_PENDING] > 0 or go_long or go_short:
+    Nothing can happen when no order is due or working, no signal fires, no stop or exit is
+    watched and the bar is not the last."""
+    if i == last or s[HAS_PENDING] > 0 or go_long or go_short or s[ORDER_SIDE] != 0.0:
         return math.nan
     units = s[UNITS]
     if units != 0.0:
-        if _watched(p) or p[EXIT_AFTER] > 0.0:
+        if watched(p) or p[EXIT_AFTER] > 0.0 or (end and p[FLAT_AT_CLOSE] > 0.0):
             return math.nan
         s[IN_MARKET] += 1.0
     equity = s[CASH] + units * c
@@ -298,18 +468,22 @@ def finish(s, p, years, out):
         out[M_EXPECTANCY] = s[SUM_PNL] / count
         out[M_AVG_TRADE_RETURN] = s[SUM_RETURN] / count
     out[M_EXPOSURE] = s[IN_MARKET] / n
+    out[M_INTRABAR_RESOLVED] = s[RESOLVED]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def cross_bar(s, p, i, last, o, h, l, c, previous, diff, trades):
-    """Bar ``i`` of a crossover strategy: enter as ``diff`` (fast - slow line) turns positive
-    from ``previous`` (the bar before's), exit as it turns negative.
+def cross_bar(s, p, i, last, o, h, l, c, previous, diff, trades, k, ends, bounds, base_o,
+              base_h, base_l):
+    """Bar ``i`` of a crossover strategy (bar ``k`` of the context arrays): enter as ``diff``
+    (fast - slow line) turns positive from ``previous`` (the bar before's), exit as it turns
+    negative.
 
     The rule of ``kernels.indicators.crossings``: NaN never crosses."""
     up = previous <= 0.0 < diff
     down = previous >= 0.0 > diff
-    if math.isnan(quiet_bar(s, p, i, last, c, up, down)):
-        step(s, p, i, last, o, h, l, c, up, down, trades, False)
+    if math.isnan(quiet_bar(s, p, i, last, c, up, down, ends[k])):
+        step(s, p, i, last, o, h, l, c, up, down, trades, False, ends[k], base_o, base_h,
+             base_l, bounds[k], bounds[k + 1])
 
 
 @njit(cache=True, nogil=True)
@@ -324,7 +498,7 @@ def window_mean(prefix, i, window):
 
 
 @njit(cache=True, nogil=True)
-def run_bars(o, h, l, c, enter, leave, params, years):
+def run_bars(o, h, l, c, enter, leave, params, years, ends, bounds, base_o, base_h, base_l):
     """One backtest over every bar: equity per bar, the trades, the metrics."""
     n = o.size
     equity = np.empty(n)
@@ -334,13 +508,15 @@ def run_bars(o, h, l, c, enter, leave, params, years):
     reset(state, params)
     for i in range(n):
         equity[i] = step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i], leave[i],
-                         trades, True)
+                         trades, True, ends[i], base_o, base_h, base_l, bounds[i],
+                         bounds[i + 1])
     finish(state, params, years, metrics)
     return equity, trades[: int(state[TRADES])].copy(), metrics
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sweep_columns(o, h, l, c, enter, leave, params, years):
+def sweep_columns(o, h, l, c, enter, leave, params, years, ends, bounds, base_o, base_h,
+                  base_l):
     """Metrics of each column of the ``(bars, combinations)`` signal matrices, in parallel."""
     n, combos = enter.shape
     out = np.empty((combos, METRIC_COUNT))
@@ -349,15 +525,18 @@ def sweep_columns(o, h, l, c, enter, leave, params, years):
         state = np.empty(STATE_SIZE)
         reset(state, params)
         for i in range(n):
-            if np.isnan(quiet_bar(state, params, i, n - 1, c[i], enter[i, k], leave[i, k])):
+            if np.isnan(quiet_bar(state, params, i, n - 1, c[i], enter[i, k], leave[i, k],
+                                  ends[i])):
                 step(state, params, i, n - 1, o[i], h[i], l[i], c[i], enter[i, k],
-                     leave[i, k], no_trades, False)
+                     leave[i, k], no_trades, False, ends[i], base_o, base_h, base_l,
+                     bounds[i], bounds[i + 1])
         finish(state, params, years, out[k])
     return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sweep_window_cross(o, h, l, c, prefix, fasts, slows, params, segments, years):
+def sweep_window_cross(o, h, l, c, prefix, fasts, slows, params, segments, years, ends, bounds,
+                       base_o, base_h, base_l):
     """Metrics ``(segments, pairs, metrics)`` of the crossover of the moving means of windows
     ``fasts[k]`` and ``slows[k]`` over each bar range ``segments[g] = (start, end)``.
 
@@ -378,14 +557,15 @@ def sweep_window_cross(o, h, l, c, prefix, fasts, slows, params, segments, years
         for i in range(start, end):
             diff = window_mean(prefix, i, fast) - window_mean(prefix, i, slow)
             cross_bar(state, params, i - start, end - start - 1, o[i], h[i], l[i], c[i],
-                      previous, diff, no_trades)
+                      previous, diff, no_trades, i, ends, bounds, base_o, base_h, base_l)
             previous = diff
         finish(state, params, years[g], out[g, k])
     return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sweep_line_cross(o, h, l, c, lines, first, second, params, segments, years):
+def sweep_line_cross(o, h, l, c, lines, first, second, params, segments, years, ends, bounds,
+                     base_o, base_h, base_l):
     """Metrics ``(segments, pairs, metrics)`` of the crossover of ``lines[first[k]]`` over
     ``lines[second[k]]`` over each bar range ``segments[g] = (start, end)``.
 
@@ -403,7 +583,7 @@ def sweep_line_cross(o, h, l, c, lines, first, second, params, segments, years):
         for i in range(start, end):
             diff = fast[i] - slow[i]
             cross_bar(state, params, i - start, end - start - 1, o[i], h[i], l[i], c[i],
-                      previous, diff, no_trades)
+                      previous, diff, no_trades, i, ends, bounds, base_o, base_h, base_l)
             previous = diff
         finish(state, params, years[g], out[g, k])
     return out

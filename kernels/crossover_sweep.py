@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kernels import backtest_core as core
+from kernels.backtest import Context, bar_context
 from kernels.indicators import ema, prefix_sum
 
 LINE_BYTES = 256 * 2**20
@@ -81,18 +82,21 @@ def line_tiles(fasts: np.ndarray, slows: np.ndarray, max_lines: int) -> list[np.
     return [np.flatnonzero(key == tile) for tile in np.unique(key)]
 
 
-def sweep_sma_cross(t, o, h, l, c, fasts, slows, params, segments) -> np.ndarray:
+def sweep_sma_cross(t, o, h, l, c, fasts, slows, params, segments,
+                    context: Context | None = None) -> np.ndarray:
     """Metrics ``(segments, pairs, metrics)`` of the SMA crossover for every ``(fasts[k],
-    slows[k])`` pair over each segment, in parallel on the CPU; memory O(bars + pairs)."""
+    slows[k])`` pair over each segment, in parallel on the CPU; memory O(bars + pairs).
+    ``context``: the bars' :func:`kernels.backtest.bar_context`."""
     fasts, slows = checked_pairs(fasts, slows)
     segments = checked_segments(segments, c.size)
+    context = bar_context(c.size) if context is None else context
     return core.sweep_window_cross(o, h, l, c, prefix_sum(c), fasts, slows, params, segments,
-                                   segment_years(t, segments))
+                                   segment_years(t, segments), *context)
 
 
 def sweep_line_cross(line: Line, t, o, h, l, c, fasts, slows, params, segments,
-                     max_bytes: int = LINE_BYTES, run: Run = core.sweep_line_cross
-                     ) -> np.ndarray:
+                     max_bytes: int = LINE_BYTES, run: Run = core.sweep_line_cross,
+                     context: Context | None = None) -> np.ndarray:
     """Metrics ``(segments, pairs, metrics)`` of the crossover of ``line(c, fasts[k])`` over
     ``line(c, slows[k])`` for every pair.
 
@@ -101,6 +105,7 @@ def sweep_line_cross(line: Line, t, o, h, l, c, fasts, slows, params, segments,
     fasts, slows = checked_pairs(fasts, slows)
     segments = checked_segments(segments, c.size)
     years = segment_years(t, segments)
+    context = bar_context(c.size) if context is None else context
     out = np.empty((segments.shape[0], fasts.size, core.METRIC_COUNT))
     max_lines = max(2, max_bytes // (8 * max(1, c.size)))
     for tile in line_tiles(fasts, slows, max_lines):
@@ -110,15 +115,16 @@ def sweep_line_cross(line: Line, t, o, h, l, c, fasts, slows, params, segments,
             lines[row] = line(c, span)
         first = np.searchsorted(spans, fasts[tile])
         second = np.searchsorted(spans, slows[tile])
-        out[:, tile] = run(o, h, l, c, lines, first, second, params, segments, years)
+        out[:, tile] = run(o, h, l, c, lines, first, second, params, segments, years, *context)
     return out
 
 
 def sweep_ema_cross(t, o, h, l, c, fasts, slows, params, segments,
-                    max_bytes: int = LINE_BYTES) -> np.ndarray:
+                    max_bytes: int = LINE_BYTES, context: Context | None = None) -> np.ndarray:
     """Metrics ``(segments, pairs, metrics)`` of the EMA crossover for every ``(fasts[k],
     slows[k])`` pair of spans over each segment, in parallel on the CPU.
 
     Each distinct span's EMA is computed once (``bars x spans`` float64, tiled to at most
     ``max_bytes``)."""
-    return sweep_line_cross(ema, t, o, h, l, c, fasts, slows, params, segments, max_bytes)
+    return sweep_line_cross(ema, t, o, h, l, c, fasts, slows, params, segments, max_bytes,
+                            context=context)

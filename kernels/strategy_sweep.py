@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kernels.backtest import checked_signals, sweep_signals
+from kernels.backtest import Context, bar_context, checked_signals, slice_context, sweep_signals
 from kernels.backtest_core import METRIC_COUNT
 
 Sweep = Callable[..., np.ndarray]
@@ -27,6 +27,7 @@ def sweep_strategy(
     params: np.ndarray,
     chunk: int = 256,
     sweep: Sweep = sweep_signals,
+    context: Context | None = None,
 ) -> np.ndarray:
     """Metrics (one row per combination) of ``signals`` over ``bars`` = ``(t, o, h, l, c, v)``.
 
@@ -42,7 +43,7 @@ def sweep_strategy(
            [0.    , 0.    ]])
     """
     return sweep_segments(signals, bars, combinations, params, [(0, bars[0].size)], chunk,
-                          sweep)[0]
+                          sweep, context)[0]
 
 
 def sweep_segments(
@@ -53,15 +54,18 @@ def sweep_segments(
     segments: Sequence[tuple[int, int]],
     chunk: int = 256,
     sweep: Sweep = sweep_signals,
+    context: Context | None = None,
 ) -> np.ndarray:
     """Metrics of every combination over each bar range ``[start, end)`` of ``segments``:
     shape ``(segments, combinations, metrics)``.
 
     Signals are computed once over all bars and sliced, so a segment's indicators are warmed
     up by the bars before it (signals must be causal, as every strategy's are); a segment
-    trades as a backtest of only its own bars would.
+    trades as a backtest of only its own bars would. ``context`` is the bars'
+    :func:`kernels.backtest.bar_context`.
     """
     t, o, h, l, c, v = bars
+    context = bar_context(t.size) if context is None else context
     out = np.empty((len(segments), len(combinations), METRIC_COUNT))
     for first in range(0, len(combinations), chunk):
         part = combinations[first:first + chunk]
@@ -73,5 +77,6 @@ def sweep_segments(
         for s, (start, end) in enumerate(segments):
             out[s, first:first + len(part)] = sweep(
                 t[start:end], o[start:end], h[start:end], l[start:end], c[start:end],
-                enter[start:end], leave[start:end], params)
+                enter[start:end], leave[start:end], params,
+                slice_context(context, start, end))
     return out

@@ -21,11 +21,14 @@ from deployments.common.fields import (
     SYMBOL_DESCRIPTION,
     SYMBOL_PATTERN,
 )
-from kernels.backtest import METRICS, pack_params
+from kernels.backtest import ENTRY_TYPES, METRICS, SIZING_MODES, pack_params
 from strategies.registry import LiveRegistry
 from strategies.spec import StrategySpec
 
 DIRECTIONS = {"long": 0, "short": 1, "both": 2}
+OBJECTIVES = tuple(name for name in METRICS if name != "intrabar_resolved")
+"""Metrics an optimization may rank by (the intrabar count describes the run, not its
+merit)."""
 
 
 async def find_strategy(registry: LiveRegistry, name: str) -> StrategySpec:
@@ -35,6 +38,31 @@ async def find_strategy(registry: LiveRegistry, name: str) -> StrategySpec:
     if spec is None:
         raise FieldError("strategy", f"unknown strategy {name!r}; see /strategies")
     return spec
+
+
+class EntryOrder(BaseModel):
+    """How a position is entered after its signal."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    type: Literal[ENTRY_TYPES] = Field(  # type: ignore[valid-type]
+        "market", description="market: at the fill (next open or close); limit: below (short: "
+        "above) the signal close by offset; stop: above (short: below) it")
+    offset: float = Field(0.0, ge=0, le=0.5, description="Fraction of the signal bar's close")
+    valid_bars: int = Field(1, ge=1, le=100_000,
+                            description="Bars after the signal the order may fill on")
+
+
+class Sizing(BaseModel):
+    """How big each position is."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    mode: Literal[SIZING_MODES] = Field(  # type: ignore[valid-type]
+        "equity_fraction", description="equity_fraction: that fraction of the equity; cash: "
+        "that amount; units: that many units; risk: lose that fraction of the equity if the "
+        "stop is hit (needs stop_loss or trailing_stop)")
+    value: float = Field(gt=0, le=1e12, description="The mode's value")
 
 
 class TradingRequest(BaseModel):
@@ -62,15 +90,44 @@ class TradingRequest(BaseModel):
         None, gt=0, lt=1, description="Fraction below (short: above) the best price since entry")
     exit_after_bars: int | None = Field(
         None, ge=1, le=10_000_000, description="Close at the close of the N-th bar after entry")
-    size_fraction: float = Field(1.0, gt=0, le=1)
-    initial_cash: float = Field(100_000.0, gt=0)
+    flat_at_close: bool = Field(
+        False, description="Hold nothing over a session end: exit at each session's last close")
+    entry: EntryOrder = Field(default_factory=EntryOrder)
+    sizing: Sizing | None = Field(None, description="Default: all of the equity")
+    size_fraction: float | None = Field(
+        None, gt=0, le=1, description='Shorthand for sizing {"mode": "equity_fraction"}')
+    whole_units: bool = Field(False, description="Round each position down to whole units")
+    initial_cash: float = Field(100_000.0, gt=0, le=1e12)
+    intrabar: Literal["pessimistic", "base_bars"] = Field(
+        "pessimistic", description="When one bar reaches several order levels: assume the "
+        "stop first, or replay the stored 1-second (else 1-minute) bars inside it")
+
+    def checked_sizing(self) -> Sizing:
+        """The sizing, ``size_fraction`` read as its shorthand; FieldError when the two
+        disagree or the mode's value is out of its range."""
+        if self.sizing is not None and self.size_fraction is not None:
+            raise FieldError("size_fraction", "give sizing or size_fraction, not both")
+        sizing = self.sizing or Sizing(value=self.size_fraction or 1.0)
+        if sizing.mode in ("equity_fraction", "risk") and sizing.value > 1:
+            raise FieldError("sizing.value", f"a fraction of at most 1 for {sizing.mode}")
+        if sizing.mode == "risk" and not (self.stop_loss or self.trailing_stop):
+            raise FieldError("sizing.mode", "risk sizing needs stop_loss or trailing_stop")
+        return sizing
 
     def packed_params(self) -> np.ndarray:
-        """The trading settings as the kernels' parameter array."""
+        """The trading settings as the kernels' parameter array (FieldError as
+        :meth:`checked_sizing`)."""
+        sizing = self.checked_sizing()
         return pack_params(DIRECTIONS[self.direction], self.fill == "close", self.commission,
                            self.commission_fixed, self.slippage, self.stop_loss or 0.0,
-                           self.take_profit or 0.0, self.size_fraction, self.initial_cash,
-                           self.trailing_stop or 0.0, self.exit_after_bars or 0)
+                           self.take_profit or 0.0, sizing.value, self.initial_cash,
+                           self.trailing_stop or 0.0, self.exit_after_bars or 0,
+                           entry_type=ENTRY_TYPES.index(self.entry.type),
+                           entry_offset=self.entry.offset,
+                           entry_valid_bars=self.entry.valid_bars,
+                           flat_at_close=self.flat_at_close,
+                           sizing_mode=SIZING_MODES.index(sizing.mode),
+                           whole_units=self.whole_units)
 
 
 class BacktestIn(TradingRequest):
@@ -97,6 +154,6 @@ class OptimizeIn(TradingRequest):
         description='Per parameter {"min", "max", "step"} or a list of values; '
                     "parameters left out keep their default",
         examples=[{"fast": {"min": 5, "max": 15, "step": 5}, "slow": [30, 50]}])
-    objective: Literal[METRICS] = Field("sharpe", description="Metric to rank by")  # type: ignore[valid-type]
+    objective: Literal[OBJECTIVES] = Field("sharpe", description="Metric to rank by")  # type: ignore[valid-type]
     walk_forward: WalkForward | None = None
     top_n: int = Field(20, ge=1, le=1000, description="Rows of the best-first table")

@@ -21,7 +21,14 @@ from deployments.backtest.metric_values import (
 from deployments.backtest.request import BacktestIn
 from deployments.backtest.trade_stats import trade_stats
 from feeds.bars import Bars
-from kernels.backtest import EXIT_REASONS, simulate, years_spanned
+from kernels.backtest import (
+    EXIT_REASONS,
+    METRICS,
+    Context,
+    pack_params,
+    simulate_packed,
+    years_spanned,
+)
 from strategies.spec import IndicatorSeries, StrategySpec
 
 
@@ -76,11 +83,13 @@ def indicator_json(t: np.ndarray, series: IndicatorSeries) -> dict[str, Any]:
 
 
 def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
-                 body: BacktestIn) -> dict[str, Any]:
-    """Signals, simulation and the answer's body (runs off the event loop)."""
+                 body: BacktestIn, context: Context | None = None,
+                 base_tiers: list[str] | None = None) -> dict[str, Any]:
+    """Signals, simulation and the answer's body (runs off the event loop); ``context`` is
+    the bars' session ends and base bars, ``base_tiers`` the resolutions of those."""
     enter, leave = spec.signals(bars.o, bars.h, bars.l, bars.c, bars.v, **params)
-    equity, trades, metrics = simulate(bars.t, bars.o, bars.h, bars.l, bars.c, enter, leave,
-                                       *body.packed_params())
+    equity, trades, metrics = simulate_packed(bars.t, bars.o, bars.h, bars.l, bars.c, enter,
+                                              leave, body.packed_params(), context)
     rows, markers = _trades_and_markers(bars.t, trades)
     stats = trade_stats(trades, equity, bars.c, bars_per_year(bars.t))
     series = spec.indicator_series(bars.o, bars.h, bars.l, bars.c, bars.v, params)
@@ -90,6 +99,9 @@ def run_backtest(spec: StrategySpec, params: dict[str, Any], bars: Bars,
         "metrics": {**metrics_json(metrics), **named_json(stats)},
         "trades": rows, "markers": markers, **_curves(bars.t, equity, body.initial_cash),
         "indicators": [indicator_json(bars.t, item) for item in series],
+        "intrabar": {"mode": body.intrabar, "base": base_tiers or [],
+                     "base_bars": int(context[1][-1] - context[1][0]) if context else 0,
+                     "resolved_bars": int(metrics[METRICS.index("intrabar_resolved")])},
     }
 
 
@@ -97,5 +109,5 @@ def warm_up_backtest() -> None:
     """Compile (or load cached) the simulation kernel; resampling is the historical app's."""
     t = np.arange(3, dtype=np.int64)
     price = np.ones(3)
-    simulate(t, price, price, price, price, np.zeros(3, bool), np.zeros(3, bool), 0, False,
-             0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
+    simulate_packed(t, price, price, price, price, np.zeros(3, bool), np.zeros(3, bool),
+                    pack_params(0, False, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0))

@@ -11,6 +11,8 @@ background pre-aggregation of the range's standard intervals.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import timedelta
 
 import numpy as np
 import ray
@@ -18,8 +20,8 @@ import redis.asyncio as aioredis
 
 from deployments.charts import bar_codec
 from deployments.charts.bar_store import BarStore, result_key
-from deployments.charts.base_bars import BaseBarLoader
-from deployments.charts.builder import build_chart
+from deployments.charts.base_bars import BaseBarLoader, concat
+from deployments.charts.builder import build_chart, select_base
 from deployments.charts.preaggregate import LOCK_TTL_S, lock_key, preaggregate, task_name
 from deployments.charts.request import ChartRequest, parse_chart_request
 from deployments.charts.single_flight import SingleFlight
@@ -128,6 +130,25 @@ class ChartSource:
             if value is not None:
                 return bar_codec.decode(value)
         raise ResultChanged("the chart's result expired while it was being read; retry")
+
+    async def intrabar_base(self, chart: ChartRequest) -> tuple[Bars, list[str]]:
+        """The finest stored bars inside the chart's range and sessions, for replaying a bar
+        inside itself: 1-second bars for the days that keep them, else 1-minute (an imported
+        symbol: its own bars). Also answers the resolutions used, finest first."""
+        if chart.is_file:
+            return select_base(chart, await self._base(chart))[0], [f"{chart.bar_s}s"]
+        recent = exchange_today() - timedelta(days=self._settings.second_history_days)
+        by_tier = {"1s": [day for day in chart.days if day >= recent]}
+        by_tier["1m"] = [day for day in chart.days if day < recent]
+        parts = []
+        for tier, days in by_tier.items():
+            if days:
+                loaded = await self._loader.load(chart.symbol, tier, days)
+                parts.append(select_base(dataclasses.replace(chart, tier=tier), loaded)[0])
+        base = concat(parts)
+        order = np.argsort(base.t, kind="stable")
+        return (Bars(*(column[order] for column in base.columns())),
+                [tier for tier, days in by_tier.items() if days])
 
     async def _base(self, chart: ChartRequest) -> Bars:
         if chart.is_file:

@@ -13,11 +13,18 @@ from deployments.backtest.request import BacktestIn
 from deployments.backtest.result import indicator_json, run_backtest
 from deployments.backtest.trade_stats import TRADE_STATS, trade_stats
 from feeds.bars import Bars
-from kernels.backtest import EXIT_REASONS, METRICS, TRADE_FIELDS, simulate
+from kernels.backtest import EXIT_REASONS, METRICS, TRADE_FIELDS, bar_context, simulate
 from kernels.indicators import sma
 from strategies.registry import load_registry
 from strategies.spec import IndicatorSeries, StrategySpec
-from tests.support.backtest_reference import random_ohlc, reference_backtest, trading_options
+from tests.support.backtest_reference import (
+    order_options,
+    random_base_bars,
+    random_ohlc,
+    random_sessions,
+    reference_backtest,
+    trading_options,
+)
 
 DAY = 86400
 
@@ -31,12 +38,20 @@ def _bars(closes, highs=None, lows=None, opens=None):
     return t, o, h, l, c
 
 
-def _run(bars, enter, leave, **options):
+POSITIONAL = ("direction", "fill_close", "commission", "commission_fixed", "slippage",
+              "stop_loss", "take_profit", "size", "initial_cash", "trailing_stop",
+              "exit_after_bars")
+
+
+def _run(bars, enter, leave, session_end=None, base=None, **options):
     params = {"direction": 0, "fill_close": False, "commission": 0.0, "commission_fixed": 0.0,
-              "slippage": 0.0, "stop_loss": 0.0, "take_profit": 0.0, "size_fraction": 1.0,
+              "slippage": 0.0, "stop_loss": 0.0, "take_profit": 0.0, "size": 1.0,
               "initial_cash": 1000.0, "trailing_stop": 0.0, "exit_after_bars": 0, **options}
+    keywords = {name: params.pop(name) for name in list(params) if name not in POSITIONAL}
     args = (*bars, np.asarray(enter, bool), np.asarray(leave, bool), *params.values())
-    return simulate(*args), reference_backtest(*args)
+    context = bar_context(len(bars[0]), session_end, base)
+    return (simulate(*args, context=context, **keywords),
+            reference_backtest(*args, session_end=session_end, base=base, **keywords))
 
 
 def _same(ours, reference):
@@ -135,11 +150,22 @@ def test_random_cases_match_the_reference(seed, size, options):
     rng = np.random.default_rng(seed)
     opens, high, low, close = random_ohlc(rng, size)
     bars = _bars(close, high, low, opens)
-    names = ("direction", "fill_close", "commission", "commission_fixed", "slippage",
-             "stop_loss", "take_profit", "size_fraction", "initial_cash", "trailing_stop",
-             "exit_after_bars")
     ours, reference = _run(bars, rng.random(size) < 0.15, rng.random(size) < 0.15,
-                           **dict(zip(names, options, strict=True)))
+                           **dict(zip(POSITIONAL, options, strict=True)))
+    _same(ours, reference)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(2, 200), options=trading_options(),
+       orders=order_options(), intrabar=st.booleans())
+def test_random_order_models_match_the_reference(seed, size, options, orders, intrabar):
+    rng = np.random.default_rng(seed)
+    opens, high, low, close = random_ohlc(rng, size)
+    bars = _bars(close, high, low, opens)
+    base = random_base_bars(rng, opens, high, low, close) if intrabar else None
+    ours, reference = _run(bars, rng.random(size) < 0.2, rng.random(size) < 0.2,
+                           session_end=random_sessions(rng, size), base=base,
+                           **{**dict(zip(POSITIONAL, options, strict=True)), **orders})
     _same(ours, reference)
 
 
