@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from kernels.backtest import sweep_signals
+from kernels.backtest import Context, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -116,12 +116,14 @@ class Constraint:
 @dataclass(frozen=True)
 class DedicatedSweep:
     """A strategy's own sweep kernels, called as ``kernel(t, o, h, l, c, *columns, params,
-    segments)`` and returning metrics ``(segments, combinations, metrics)``.
+    segments, context=context)`` and returning metrics ``(segments, combinations, metrics)``.
 
     ``columns`` are the values of the parameters named in ``inputs`` over the combinations, one
     NumPy array each (int64 for int parameters); ``params`` is the packed trading settings
     (``kernels.backtest.pack_params``); ``segments`` is an ``(S, 2)`` array of ``[start, end)``
-    bar ranges, indicators warmed up by the bars before each. ``cuda`` names the GPU twin as
+    bar ranges, indicators warmed up by the bars before each; ``context`` is the bars'
+    ``kernels.backtest.bar_context`` (session ends, base bars), passed only when a request needs
+    it. ``cuda`` names the GPU twin as
     ``"module:function"``, imported only by GPU chunk tasks; without it they run the
     signal-matrix CUDA sweep. The numbers must equal the signal-matrix sweep of the strategy's
     ``signals`` (to 1e-9 on every metric).
@@ -229,20 +231,22 @@ class StrategySpec:
 
     def sweep_segments(self, bars: tuple[np.ndarray, ...], combinations: Sequence[dict[str, Any]],
                        params: np.ndarray, segments: Sequence[tuple[int, int]],
-                       device: str = "cpu") -> np.ndarray:
+                       device: str = "cpu", context: Context | None = None) -> np.ndarray:
         """Metrics ``(segments, combinations, metrics)`` over ``bars = (t, o, h, l, c, v)`` on
-        ``device`` ("cpu" or "gpu"): the dedicated sweep when declared, else signal matrices."""
+        ``device`` ("cpu" or "gpu"): the dedicated sweep when declared, else signal matrices;
+        ``context``: the bars' ``kernels.backtest.bar_context`` (None: none)."""
         kernel = None if self.sweep is None else self.sweep.kernel(device)
         if kernel is not None:
             columns = [np.asarray([values[name] for values in combinations])
                        for name in self.sweep.inputs]
-            return kernel(*bars[:5], *columns, params, np.asarray(segments, np.int64))
+            extra = {} if context is None else {"context": context}
+            return kernel(*bars[:5], *columns, params, np.asarray(segments, np.int64), **extra)
         if device == "gpu":
             from kernels.backtest_cuda import sweep_signals_cuda as matrix_sweep
         else:
             matrix_sweep = sweep_signals
         return sweep_segments(self.signals, bars, combinations, params, segments,
-                              sweep=matrix_sweep)
+                              sweep=matrix_sweep, context=context)
 
     def as_json(self) -> dict[str, Any]:
         """The strategy for /strategies."""

@@ -9,7 +9,7 @@ import asyncio
 
 from ray import serve
 
-from deployments.backtest.chart_context import load_context
+from deployments.backtest.chart_context import check_settings, load_context
 from deployments.backtest.request import BacktestIn, find_strategy
 from deployments.backtest.result import run_backtest, warm_up_backtest
 from deployments.charts.source import ChartSource
@@ -52,7 +52,7 @@ class BacktestIngress(Ingress):
         bars = await self._source.full(chart)
         if len(bars) < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")
-        body.packed_params()  # the settings' own 422s before loading base bars
+        check_settings(body, chart, self._settings.max_request_days)
         context, tiers = await load_context(self._source, chart, bars, body,
                                             self._settings.max_request_days)
         result = await asyncio.to_thread(run_backtest, spec, params, bars, body, context,

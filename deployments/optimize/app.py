@@ -19,6 +19,7 @@ from fastapi import Path
 from fastapi.responses import StreamingResponse
 from ray import serve
 
+from deployments.backtest.chart_context import check_settings
 from deployments.backtest.request import OptimizeIn, find_strategy
 from deployments.charts.source import ChartSource
 from deployments.common.errors import Conflict, FieldError, NotFound
@@ -96,6 +97,7 @@ class OptimizeIngress(Ingress):
         if bars < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")
         _check_walk_forward(body, bars)
+        check_settings(body, chart, self._settings.max_request_days)
         job_id = await self._jobs.create(
             session_token, body.model_dump(mode="json"),
             {"chart": chart.as_json(), "bars": bars}, len(grid), body.objective,

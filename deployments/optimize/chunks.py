@@ -114,13 +114,14 @@ def _abandon(future: asyncio.Future, ref: ray.ObjectRef) -> None:
 @ray.remote(max_retries=CHUNK_RETRIES)
 def sweep_chunk(bars: tuple[np.ndarray, ...], strategy: StrategySpec,
                 combinations: list[dict], params: np.ndarray, segments: list[tuple[int, int]],
-                device: str, threads: int) -> dict[str, Any]:
-    """Metrics ``(segments, combinations, metrics)`` of one chunk, with where it ran."""
+                device: str, threads: int, context: tuple | None = None) -> dict[str, Any]:
+    """Metrics ``(segments, combinations, metrics)`` of one chunk, with where it ran;
+    ``context``: the bars' session ends and base bars (None: none)."""
     if device == "cpu":
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    metrics = strategy.sweep_segments(bars, combinations, params, segments, device)
+    metrics = strategy.sweep_segments(bars, combinations, params, segments, device, context)
     return {
         "metrics": metrics, "device": device,
         "node_id": ray.get_runtime_context().get_node_id(),
@@ -138,12 +139,15 @@ async def sweep_on_cluster(
     settings: Settings,
     on_progress: Callable[[int], Awaitable[None]],
     cancelled: Callable[[], Awaitable[bool]],
+    context: ray.ObjectRef | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Run every chunk of ``combinations`` as a Ray task; return the stacked metrics
     ``(segments, combinations, metrics)`` and where each chunk ran (device, node). Calls
     ``on_progress(done)`` as chunks finish and cancels the running chunks (raising
-    SweepCancelled) once ``cancelled()`` says so. A GPU job whose GPUs are gone for longer
-    than ``optimize_gpu_loss_grace_s`` runs its unfinished chunks on CPUs."""
+    SweepCancelled) once ``cancelled()`` says so. ``context`` holds the bars' session ends and
+    base bars (:func:`kernels.backtest.bar_context`) in the object store, or is None. A GPU
+    job whose GPUs are gone for longer than ``optimize_gpu_loss_grace_s`` runs its unfinished
+    chunks on CPUs."""
     placement = plan_placement(settings)
     bounds = chunk_bounds(len(combinations), placement.slots, settings.optimize_chunks_per_slot)
     strategy = shippable(strategy)
@@ -154,7 +158,7 @@ async def sweep_on_cluster(
         first, last = bounds[n]
         ref = sweep_chunk.options(name=f"optimize:{job_id}:chunk-{n}", **where.options).remote(
             bars, strategy, list(combinations[first:last]), params, segments, where.device,
-            where.threads)
+            where.threads, context)
         refs[n] = ref
         future = asyncio.wrap_future(ref.future())
         futures[future] = n

@@ -20,6 +20,7 @@ import numpy as np
 import ray
 import redis.asyncio as aioredis
 
+from deployments.backtest.chart_context import load_context
 from deployments.backtest.request import OptimizeIn
 from deployments.charts.request import ChartRequest
 from deployments.charts.source import ChartSource
@@ -35,7 +36,7 @@ from deployments.optimize.result import (
     walk_forward_json,
     walk_forward_segments,
 )
-from kernels.backtest import sweep_signals
+from kernels.backtest import Context, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.registry import load_registry
 
@@ -45,10 +46,10 @@ PROGRESS_INTERVAL_S = 0.2
 
 
 def _out_of_sample(signals, arrays: tuple[np.ndarray, ...], grid, chosen: list[int],
-                   windows: list, params: np.ndarray) -> np.ndarray:
+                   windows: list, params: np.ndarray, context: Context) -> np.ndarray:
     """Metrics of each split's chosen combination over its out-of-sample bars."""
     rows = [sweep_segments(signals, arrays, [grid.combinations[best]], params, [window[1]],
-                           sweep=sweep_signals)[0, 0]
+                           sweep=sweep_signals, context=context)[0, 0]
             for best, window in zip(chosen, windows, strict=True)]
     return np.array(rows)
 
@@ -70,6 +71,9 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     source = ChartSource(client, redis_url, settings)
     bars = await outlasting_outages(lambda: source.full(chart))
     arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
+    context, _ = await outlasting_outages(lambda: load_context(
+        source, chart, bars, body, settings.max_request_days))
+    plain = body.intrabar != "base_bars" and not body.flat_at_close
     loaded = time.perf_counter()
     windows = []
     if body.walk_forward is not None:
@@ -96,13 +100,13 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     params = body.packed_params()
     metrics, ran = await sweep_on_cluster(
         job_id, ray.put(arrays), spec, grid.combinations, params, segments, settings,
-        on_progress, cancelled)
+        on_progress, cancelled, None if plain else ray.put(context))
     swept = time.perf_counter()
     walk_forward = None
     if windows:
         chosen = best_in_sample(metrics, len(windows), body.objective)
         out = await asyncio.to_thread(_out_of_sample, spec.signals, arrays, grid, chosen,
-                                      windows, params)
+                                      windows, params, context)
         walk_forward = walk_forward_json(grid, metrics, windows, chosen, out, bars.t,
                                          body.objective)
     result = build_result(grid, metrics, body.objective, body.top_n, bars.t, walk_forward)

@@ -65,7 +65,7 @@ export class OptimizePanel {
     const objective = document.getElementById("objective");
     const savedObjective = loadPrefs().objective ?? "sharpe";
     objective.innerHTML = Object.entries(METRIC_INFO)
-      .filter(([name]) => name !== "num_trades")
+      .filter(([name, info]) => name !== "num_trades" && !info.notObjective)
       .map(([name, info]) => `<option value="${name}" ${name === savedObjective ? "selected" : ""}>${info.label}</option>`)
       .join("");
     objective.addEventListener("change", () => savePrefs({ objective: objective.value }));

@@ -11,17 +11,28 @@ import { floorIndex } from "./trades.js";
 import { TradeList } from "./tradelist.js";
 
 // Trading settings: fractions in the API, percentages on screen where that reads better.
+// ``group`` fields are sent nested (entry, sizing); ``toggle`` fields are checkboxes.
 const TRADING = [
   { name: "direction", label: "Direction", type: "select", options: [["long", "Long only"], ["short", "Short only"], ["both", "Long & short"]], value: "long" },
   { name: "fill", label: "Fill", type: "select", options: [["next_open", "Next open"], ["close", "Signal close"]], value: "next_open" },
+  { name: "entry_type", label: "Entry order", type: "select", group: ["entry", "type"], options: [["market", "Market"], ["limit", "Limit (buy below)"], ["stop", "Stop (buy above)"]], value: "market" },
+  { name: "entry_offset", label: "Entry offset %", pct: true, group: ["entry", "offset"], min: 0, max: 50, step: "any", value: 0, title: "Limit/stop distance from the signal close" },
+  { name: "entry_valid_bars", label: "Order valid bars", group: ["entry", "valid_bars"], min: 1, max: 100000, step: 1, value: 1 },
+  { name: "sizing_mode", label: "Sizing", type: "select", options: [["equity_fraction", "% of equity"], ["cash", "Cash $"], ["units", "Units"], ["risk", "Risk % at stop"]], value: "equity_fraction" },
+  { name: "size_value", label: "Size", min: 0.000001, step: "any", value: 100, title: "% of equity, $ of cash, units, or % of equity risked at the stop" },
+  { name: "whole_units", label: "Whole units", type: "toggle", value: false },
+  { name: "stop_loss", label: "Stop loss %", pct: true, min: 0.01, max: 99.99, step: "any", optional: true },
+  { name: "take_profit", label: "Take profit %", pct: true, min: 0.01, max: 10000, step: "any", optional: true },
+  { name: "trailing_stop", label: "Trailing stop %", pct: true, min: 0.01, max: 99.99, step: "any", optional: true },
+  { name: "exit_after_bars", label: "Exit after bars", min: 1, max: 10000000, step: 1, optional: true },
+  { name: "flat_at_close", label: "Flat at session close", type: "toggle", value: false },
+  { name: "intrabar", label: "Intrabar fills", type: "select", options: [["pessimistic", "Stop first"], ["base_bars", "From 1s/1m bars"]], value: "pessimistic", title: "When one bar reaches several order levels" },
   { name: "commission", label: "Commission %", pct: true, min: 0, max: 10, step: 0.01, value: 0.05 },
   { name: "commission_fixed", label: "Fixed fee $", min: 0, step: 0.01, value: 0 },
   { name: "slippage", label: "Slippage %", pct: true, min: 0, max: 10, step: 0.01, value: 0 },
-  { name: "size_fraction", label: "Position size %", pct: true, min: 0.01, max: 100, step: "any", value: 100 },
-  { name: "stop_loss", label: "Stop loss %", pct: true, min: 0.01, max: 99.99, step: "any", optional: true },
-  { name: "take_profit", label: "Take profit %", pct: true, min: 0.01, max: 10000, step: "any", optional: true },
   { name: "initial_cash", label: "Initial cash $", min: 1, step: "any", value: 100000 },
 ];
+const PERCENT_SIZING = new Set(["equity_fraction", "risk"]);
 
 const OPS = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b, ">=": (a, b) => a >= b };
 
@@ -139,12 +150,16 @@ export class StrategyPanel {
     const root = document.getElementById("trading-fields");
     root.innerHTML = TRADING.map((f) => {
       const value = saved[f.name] ?? f.value ?? "";
+      const title = f.title ? ` title="${escapeHtml(f.title)}"` : "";
       if (f.type === "select") {
         const options = f.options.map(([v, label]) => `<option value="${v}" ${v === value ? "selected" : ""}>${label}</option>`).join("");
-        return `<div><label for="trading-${f.name}" class="field-label">${f.label}</label><select id="trading-${f.name}" data-trading="${f.name}" class="select select-sm w-full">${options}</select></div>`;
+        return `<div${title}><label for="trading-${f.name}" class="field-label">${f.label}</label><select id="trading-${f.name}" data-trading="${f.name}" class="select select-sm w-full">${options}</select></div>`;
+      }
+      if (f.type === "toggle") {
+        return `<label class="flex items-center gap-2 self-end pb-1 text-xs"${title}><input id="trading-${f.name}" data-trading="${f.name}" type="checkbox" class="toggle toggle-xs" ${value ? "checked" : ""}> ${f.label}</label>`;
       }
       const bounds = `${f.min !== undefined ? `min="${f.min}"` : ""} ${f.max !== undefined ? `max="${f.max}"` : ""}`;
-      return `<div><label for="trading-${f.name}" class="field-label">${f.label}</label><input id="trading-${f.name}" data-trading="${f.name}" type="number" step="${f.step}" ${bounds} ${f.optional ? 'placeholder="off"' : "required"} value="${value}" class="input input-sm w-full font-mono"></div>`;
+      return `<div${title}><label for="trading-${f.name}" class="field-label">${f.label}</label><input id="trading-${f.name}" data-trading="${f.name}" type="number" step="${f.step}" ${bounds} ${f.optional ? 'placeholder="off"' : "required"} value="${value}" class="input input-sm w-full font-mono"></div>`;
     }).join("");
     root.addEventListener("input", (event) => {
       const input = event.target;
@@ -227,19 +242,28 @@ export class StrategyPanel {
     for (const f of TRADING) {
       const input = document.querySelector(`[data-trading="${f.name}"]`);
       if (f.type === "select") out[f.name] = input.value;
+      else if (f.type === "toggle") out[f.name] = input.checked;
       else if (input.value === "") out[f.name] = f.optional || !strict ? null : Number.NaN;
       else out[f.name] = Number(input.value);
     }
     return out;
   }
 
-  /** The trading settings as the API wants them (fractions). */
+  /** The trading settings as the API wants them (fractions; entry and sizing nested). */
   trading() {
     const values = this._tradingValues();
+    const out = {};
     for (const f of TRADING) {
-      if (f.pct && values[f.name] !== null) values[f.name] = values[f.name] / 100;
+      let value = values[f.name];
+      if (f.pct && value !== null) value /= 100;
+      if (f.group) (out[f.group[0]] ??= {})[f.group[1]] = value;
+      else out[f.name] = value;
     }
-    return values;
+    const { sizing_mode: mode, size_value: size } = out;
+    delete out.sizing_mode;
+    delete out.size_value;
+    out.sizing = { mode, value: PERCENT_SIZING.has(mode) ? size / 100 : size };
+    return out;
   }
 
   /** Validate the whole form, showing the browser's messages; true when it can be sent. */

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deployments.backtest.bar_context import base_bounds, session_ends
 from deployments.backtest.trade_stats import TRADE_STATS, trade_stats
-from kernels.backtest import EXIT_REASONS, METRICS, simulate, years_spanned
+from kernels.backtest import EXIT_REASONS, METRICS, bar_context, simulate, years_spanned
 from kernels.indicators import sma
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
@@ -78,6 +79,12 @@ def _trades_of(result: dict, t: np.ndarray) -> np.ndarray:
         ({"stop_loss": 0}, "stop_loss"),
         ({"interval": "7x"}, "interval"),
         ({"stoploss": 0.01}, "stoploss"),
+        ({"sizing": {"mode": "risk", "value": 0.01}}, "sizing.mode"),
+        ({"sizing": {"mode": "units", "value": 0}}, "sizing.value"),
+        ({"size_fraction": 0.5, "sizing": {"mode": "cash", "value": 10}}, "size_fraction"),
+        ({"entry": {"type": "limit", "offset": 2}}, "entry.offset"),
+        ({"entry": {"type": "iceberg"}}, "entry.type"),
+        ({"intrabar": "optimistic"}, "intrabar"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(http, token, overrides, field):
@@ -131,3 +138,39 @@ def test_trailing_stop_and_time_exit_over_http_say_why_each_trade_ended(http, to
     refused = http.post("/backtest/", json=_body(trailing_stop=1.5),
                         headers=session_headers(token))
     assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "trailing_stop"
+
+
+def test_the_order_model_with_base_bar_fills_equals_the_kernel_on_the_same_bars(
+        http, token, feed_ready):
+    days = trading_days_back(3, skip=10)
+    body = _body(direction="both", entry={"type": "limit", "offset": 0.0005, "valid_bars": 3},
+                 stop_loss=0.003,
+                 take_profit=0.004, flat_at_close=True, whole_units=True,
+                 sizing={"mode": "risk", "value": 0.02}, intrabar="base_bars")
+    answer = http.post("/backtest/", json=body, headers=session_headers(token), timeout=180)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    t, o, h, l, c, _ = expected_arrays("TSLA", days, 300)
+    base_t, base_o, base_h, base_l, _, _ = expected_arrays("TSLA", days, 1)
+    context = bar_context(t.size, session_ends(t, "America/New_York"),
+                          (base_bounds(t, int(base_t[-1]) + 1, base_t), base_o, base_h, base_l))
+    enter, leave = signals(o, h, l, c, None, 5, 20)
+    _, trades, metrics = simulate(t, o, h, l, c, enter, leave, 2, False, 0.0005, 0.0, 0.0,
+                                  0.003, 0.004, 0.02, 100_000.0, context=context,
+                                  entry_type=1, entry_offset=0.0005, entry_valid_bars=3,
+                                  flat_at_close=True, sizing_mode=3, whole_units=True)
+    for name, value in zip(METRICS, metrics, strict=True):
+        got = result["metrics"][name]
+        assert (got is None and np.isnan(value)) or got == pytest.approx(value, rel=1e-12), name
+    reasons = [trade["exit_reason"] for trade in result["trades"]]
+    assert reasons == [EXIT_REASONS[int(code)] for code in trades[:, -1]]
+    assert reasons and set(reasons) <= {"signal", "stop", "target", "session_end",
+                                         "end_of_data"}
+    day = [int(session_ends(np.array([trade["entry_time"], trade["exit_time"]]),
+                            "America/New_York")[0]) for trade in result["trades"]]
+    assert day == [0] * len(reasons)  # flat at the close: entered and left on one date
+    assert all(trade["units"] == int(trade["units"]) for trade in result["trades"])
+    intrabar = result["intrabar"]
+    assert intrabar["mode"] == "base_bars" and intrabar["base"] == ["1s"]
+    assert intrabar["base_bars"] == base_t.size
+    assert intrabar["resolved_bars"] == metrics[METRICS.index("intrabar_resolved")] > 0

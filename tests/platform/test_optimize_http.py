@@ -15,10 +15,11 @@ import pytest
 import ray
 from ray.util.state import list_actors, list_tasks
 
+from deployments.backtest.bar_context import base_bounds, session_ends
 from deployments.common.http_app import ErrorBody
 from deployments.optimize.result import walk_forward_segments
 from deployments.optimize.scheduler import ACTOR_NAME as SCHEDULER
-from kernels.backtest import METRICS, pack_params, sweep_signals
+from kernels.backtest import METRICS, bar_context, pack_params, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals
 from tests.support.feed_expectations import expected_arrays, trading_days_back
@@ -258,3 +259,33 @@ def test_jobs_are_named_in_the_dashboard(http, token, feed_ready):
     actors = list_actors(address=_state_address(),
                          filters=[("name", "=", SCHEDULER), ("state", "=", "ALIVE")])
     assert len(actors) == 1
+
+
+def test_a_job_with_the_order_model_and_base_bar_fills_equals_the_kernels(http, token,
+                                                                         feed_ready):
+    days = trading_days_back(3, skip=10)
+    body = _body(stop_loss=0.003, take_profit=0.004, flat_at_close=True, intrabar="base_bars",
+                 entry={"type": "stop", "offset": 0.0005, "valid_bars": 2},
+                 sizing={"mode": "cash", "value": 40_000})
+    job = _finish(http, _submit(http, token, body), token)
+    assert job["status"] == "succeeded", job
+    t, o, h, l, c, v = expected_arrays("TSLA", days, 300)
+    base_t, base_o, base_h, base_l, _, _ = expected_arrays("TSLA", days, 1)
+    context = bar_context(t.size, session_ends(t, "America/New_York"),
+                          (base_bounds(t, int(base_t[-1]) + 1, base_t), base_o, base_h, base_l))
+    combos = [{"fast": f, "slow": s} for f in (3, 5, 7, 9) for s in (12, 20, 30)]
+    params = pack_params(0, False, 0.0005, 0, 0, 0.003, 0.004, 40_000, 100_000.0, entry_type=2,
+                         entry_offset=0.0005, entry_valid_bars=2, flat_at_close=True,
+                         sizing_mode=1)
+    expected = sweep_segments(signals, (t, o, h, l, c, v), combos, params, [(0, t.size)],
+                              sweep=sweep_signals, context=context)[0]
+    rows = {tuple(row["params"].values()): row["metrics"] for row in job["result"]["top"]}
+    resolved = METRICS.index("intrabar_resolved")
+    for k, combo in enumerate(combos):
+        got = rows[(combo["fast"], combo["slow"])]
+        assert got["sharpe"] == pytest.approx(expected[k, METRICS.index("sharpe")], rel=1e-9)
+        assert got["intrabar_resolved"] == expected[k, resolved]
+    assert expected[:, resolved].max() > 0
+    refused = http.post("/optimize/", json=_body(sizing={"mode": "risk", "value": 0.01}),
+                        headers=session_headers(token))
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "sizing.mode"
