@@ -137,7 +137,12 @@ export class ChartView {
     this.volumeData = volumes;
     this.candles.setData(candles);
     this.volume.setData(volumes);
-    this.chart.timeScale().resetTimeScale();
+    const scale = this.chart.timeScale();
+    scale.resetTimeScale();
+    // A chart whose every bar fits at the default spacing is spread over the width; left at the
+    // default it would sit at the right edge behind blank space (nothing older to page in).
+    const spacing = this.chart.options().timeScale.barSpacing;
+    if (!payload.has_more && (candles.length + 6) * spacing < scale.width()) scale.fitContent();
     this.chart.priceScale("right", 0).applyOptions({ autoScale: true });
     this.renders += 1;
     this._showLegend(null);
@@ -613,6 +618,7 @@ export class ChartView {
       visibleFrom: visible?.from ?? null,
       visibleTo: visible?.to ?? null,
       visibleSlots: range ? Math.round((range.to - range.from) * 1000) / 1000 : null,
+      logicalFrom: range?.from ?? null,
       barsBefore: visible?.barsBefore ?? null,
       legend: this.legend.textContent,
     };

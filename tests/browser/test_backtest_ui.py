@@ -229,3 +229,41 @@ def test_a_trade_far_in_the_past_is_shown_with_its_bars(page: Page):
     box = page.locator("#chart").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.3)
     screenshot(page, "trade-far-in-the-past")
+
+
+def test_the_order_model_is_set_in_the_form_and_replayed_bars_are_reported(page: Page):
+    days = trading_days_back(3, skip=10)
+    load_chart(page, "TSLA", "5m", str(days[0]), str(days[-1]))
+    page.locator("#costs summary").click()
+    page.get_by_label("Entry order").select_option("limit")
+    page.get_by_label("Entry offset %").fill("0.05")
+    page.get_by_label("Order valid bars").fill("3")
+    page.get_by_label("Sizing").select_option("risk")
+    page.get_by_label("Size", exact=True).fill("2")
+    page.get_by_label("Whole units").check()
+    page.get_by_label("Stop loss %").fill("0.3")
+    page.get_by_label("Take profit %").fill("0.4")
+    page.get_by_label("Flat at session close").check()
+    page.get_by_label("Intrabar fills").select_option("base_bars")
+    page.get_by_label("Direction").select_option("both")
+    with page.expect_request(lambda r: "/backtest" in r.url and r.method == "POST") as sent:
+        answer = run_backtest_answer(page, "sma_cross", {"fast": 5, "slow": 20})
+    body = sent.value.post_data_json
+    assert body["entry"] == {"type": "limit", "offset": pytest.approx(0.0005), "valid_bars": 3}
+    assert body["sizing"] == {"mode": "risk", "value": pytest.approx(0.02)}
+    assert (body["whole_units"], body["flat_at_close"], body["intrabar"]) == (True, True,
+                                                                             "base_bars")
+    resolved = answer["intrabar"]["resolved_bars"]
+    assert resolved > 0 and answer["metrics"]["intrabar_resolved"] == resolved
+    expect(page.locator("[data-metric='Bars replayed on base bars']")).to_have_text(
+        str(resolved))
+    assert all(trade["units"] == int(trade["units"]) for trade in answer["trades"])
+    page.locator("#metrics-table").scroll_into_view_if_needed()
+    screenshot(page, "order-model")
+    # The settings persist: a reload keeps them.
+    page.reload()
+    page.locator("#costs summary").click()
+    expect(page.get_by_label("Entry order")).to_have_value("limit")
+    expect(page.get_by_label("Flat at session close")).to_be_checked()
+    page.wait_for_timeout(400)  # the panel's opening animation
+    screenshot(page, "order-settings")

@@ -158,3 +158,16 @@ def test_the_chart_form_submits_from_the_keyboard(page: Page, feed_ready):
                            " && !window.__app.data().loading && window.__app.chart().bars > 0",
                            timeout=WAIT_MS)
     assert submit_and_wait(page)["spec"]["symbol"] == "DIS"
+
+
+def test_a_chart_with_few_bars_fills_the_width_after_an_interval_change(page: Page, feed_ready):
+    days = trading_days_back(20, skip=150)
+    load_chart(page, "SPY", "5m", str(days[0]), str(days[-1]))
+    assert state(page, "chart")["logicalFrom"] > 0, "many bars: the newest fill the width"
+    page.get_by_label("Interval", exact=True).select_option("1d")
+    data = submit_and_wait(page)
+    chart = state(page, "chart")
+    assert chart["bars"] == data["total"] == len(days)
+    # All 20 bars are on screen, spread over the width, no blank slots before the first.
+    assert -1 <= chart["logicalFrom"] <= 0.5 and chart["visibleSlots"] < len(days) + 10
+    screenshot(page, "few-bars-fill-the-width")
