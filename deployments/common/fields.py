@@ -15,6 +15,11 @@ TOKEN_DESCRIPTION = "Token from /utils/session/initiate: 43 URL-safe base64 char
 SESSION_HEADER = "X-Session-Token"
 """The request header that carries the session token (never a URL: it would land in browser
 history, proxies' logs and Referer headers)."""
+WORKSPACE_HEADER = "X-Workspace"
+"""The request header of /utils/session/initiate that names the workspace to keep: a secret
+like the session token (never in a URL), but long-lived, so runs outlive their session."""
+WORKSPACE_DESCRIPTION = ("Workspace from an earlier /utils/session/initiate (43 URL-safe base64 "
+                         "characters), to keep its runs; unknown or expired: a new one is issued")
 
 SYMBOL_PATTERN = r"^([Ff][Ii][Ll][Ee]:)?[A-Za-z0-9][A-Za-z0-9./@#+_^-]{0,29}$"
 SYMBOL_DESCRIPTION = ("Ticker, e.g. AAPL (case-insensitive): 1-30 of A-Z 0-9 . - / @ # + _ ^; "

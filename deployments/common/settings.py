@@ -167,6 +167,19 @@ class Settings(BaseSettings):
         default=5, ge=1, le=600,
         description="Retry-After seconds sent with 503 answers.",
     )
+    runs_ttl_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="Days a stored run (and a workspace nobody uses) is kept.",
+    )
+    run_max_bytes: int = Field(
+        default=8 << 20, ge=64 << 10, le=256 << 20,
+        description="Largest stored run (compressed bytes); longer equity and drawdown curves "
+                    "are thinned to fit.",
+    )
+    runs_max_per_workspace: int = Field(
+        default=500, ge=1, le=100_000,
+        description="Most runs a workspace keeps; the oldest go first.",
+    )
 
     @field_validator("dtn_product_id", "dtn_login", "dtn_password", "access_token",
                      "redis_url", mode="before")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from deployments.common.errors import FieldError, Unauthorized
 from deployments.common.fields import SESSION_HEADER
 from deployments.sessions.store import SessionStore, is_well_formed
+from deployments.sessions.workspaces import Workspaces
 
 EXPIRED = "unknown or expired session: initiate a new session"
 
@@ -25,3 +26,15 @@ async def require_session(sessions: SessionStore, token: str) -> None:
     check_token(token)
     if not await sessions.exists(token):
         raise expired_session()
+
+
+async def require_workspace(sessions: SessionStore, workspaces: Workspaces, token: str) -> str:
+    """The workspace of session ``token``: 422 for a malformed token, 401 unless it is alive.
+    A live session without one (started before workspaces existed) is given a new one."""
+    check_token(token)
+    alive, workspace = await sessions.lookup(token)
+    if not alive:
+        raise expired_session()
+    if workspace is None:
+        workspace = await sessions.bind_workspace(token, await workspaces.claim(None))
+    return workspace

@@ -1,18 +1,22 @@
 """The ``sessions`` Serve application, mounted at ``/utils/session``.
 
 ``GET /initiate`` issues a token (at most ``INITIATE_LIMIT`` per client address and window,
-else 429; at most ``MAX_LIVE_SESSIONS`` alive, else 503), ``POST /heartbeat`` keeps the session
-of the ``X-Session-Token`` header alive, ``GET /status`` counts live sessions. Sessions live in
-Redis (see :mod:`deployments.sessions.store`); when Redis is down these routes answer 503 with
+else 429; at most ``MAX_LIVE_SESSIONS`` alive, else 503) and the session's workspace (the one
+its ``X-Workspace`` header names while Redis knows it, else a new one), ``POST /heartbeat``
+keeps the session of the ``X-Session-Token`` header alive, ``GET /status`` counts live
+sessions. Sessions live in Redis (see :mod:`deployments.sessions.store` and
+:mod:`deployments.sessions.workspaces`); when Redis is down these routes answer 503 with
 ``Retry-After``.
 """
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Header, Request
 from pydantic import BaseModel
 from ray import serve
 
 from deployments.common.errors import NotFound, TooManyRequests, Unavailable
-from deployments.common.fields import SESSION_HEADER
+from deployments.common.fields import SESSION_HEADER, WORKSPACE_DESCRIPTION, WORKSPACE_HEADER
 from deployments.common.http_app import builder, error_responses, make_api
 from deployments.common.ingress import Ingress
 from deployments.common.query_params import SessionToken
@@ -20,6 +24,7 @@ from deployments.common.settings import Settings
 from deployments.sessions.access import EXPIRED
 from deployments.sessions.janitor import ensure_session_janitor
 from deployments.sessions.rate_limit import RateLimit
+from deployments.sessions.workspaces import WORKSPACE_PATTERN
 
 
 class SessionOut(BaseModel):
@@ -27,6 +32,14 @@ class SessionOut(BaseModel):
 
     session_token: str
     expires_in: int
+
+
+class InitiateOut(SessionOut):
+    """A new session and its workspace: the secret its runs are kept under, for
+    ``RUNS_TTL_DAYS`` after its last use. Only this answer ever holds the workspace id."""
+
+    workspace: str
+    workspace_expires_in: int
 
 
 class SessionsStatus(BaseModel):
@@ -52,10 +65,16 @@ class SessionsIngress(Ingress):
         self._max_live = settings.max_live_sessions
         ensure_session_janitor(settings, self._redis_url)
 
-    @api.get("/initiate", response_model=SessionOut, responses=error_responses(429))
-    async def initiate(self, request: Request) -> SessionOut:
+    @api.get("/initiate", response_model=InitiateOut, responses=error_responses(422, 429))
+    async def initiate(
+        self, request: Request,
+        workspace: Annotated[str | None, Header(alias=WORKSPACE_HEADER,
+                                                pattern=WORKSPACE_PATTERN.pattern,
+                                                description=WORKSPACE_DESCRIPTION)] = None,
+    ) -> InitiateOut:
         """Start a session; the client sends its token in the ``X-Session-Token`` header of
-        every later request. 429 when this client address started too many lately."""
+        every later request, and keeps the workspace to send as ``X-Workspace`` when it starts
+        its next session. 429 when this client address started too many lately."""
         client = request.client.host if request.client else "unknown"
         wait_s = await self._initiations.retry_after(client)
         if wait_s is not None:
@@ -64,8 +83,10 @@ class SessionsIngress(Ingress):
         if await self._sessions.live_count() >= self._max_live:
             raise Unavailable("the platform holds as many live sessions as it allows; "
                               "retry later")
-        token = await self._sessions.create()
-        return SessionOut(session_token=token, expires_in=self._sessions.timeout_s)
+        workspace = await self._workspaces.claim(workspace)
+        token = await self._sessions.create(workspace)
+        return InitiateOut(session_token=token, expires_in=self._sessions.timeout_s,
+                           workspace=workspace, workspace_expires_in=self._workspaces.ttl_s)
 
     @api.post("/heartbeat", response_model=SessionOut, responses=error_responses(404, 422))
     async def heartbeat(self, session_token: SessionToken) -> SessionOut:

@@ -10,9 +10,19 @@ import pytest
 import redis
 
 from deployments.sessions.store import SEEN_KEY, owned_keys_key, session_key
+from deployments.sessions.workspaces import session_workspace_key, workspace_key
 from tests.conftest import Platform
 from tests.support.polling import wait_for
-from tests.support.session_calls import SESSION_HEADER, heartbeat, initiate, register_keys
+from tests.support.session_calls import (
+    SESSION_HEADER,
+    WORKSPACE_HEADER,
+    heartbeat,
+    initiate,
+    initiate_in,
+    register_keys,
+)
+
+RUNS_TTL_S = 30 * 86400  # RUNS_TTL_DAYS' default: the test platform does not set it
 
 
 def test_tokens_are_unique_and_carry_256_random_bits(http: httpx.Client, platform: Platform):
@@ -188,3 +198,68 @@ def test_live_sessions_are_capped(http: httpx.Client, platform: Platform,
         if fillers:
             redis_client.zrem(SEEN_KEY, *fillers)
     assert http.get("/utils/session/initiate").status_code == 200
+
+
+def test_initiate_issues_a_256_bit_workspace_the_session_owns(
+    http: httpx.Client, platform: Platform, redis_client: redis.Redis
+):
+    answers = [http.get("/utils/session/initiate").json() for _ in range(20)]
+    workspaces = [a["workspace"] for a in answers]
+    assert len(set(workspaces)) == 20
+    assert all(len(base64.urlsafe_b64decode(w + "=")) == 32 for w in workspaces)
+    assert all(a["workspace_expires_in"] == RUNS_TTL_S for a in answers)
+    token, workspace = answers[0]["session_token"], workspaces[0]
+    assert workspace != token
+    assert RUNS_TTL_S - 60 < redis_client.ttl(workspace_key(workspace)) <= RUNS_TTL_S
+    pointer = session_workspace_key(token)
+    assert redis_client.get(pointer).decode() == workspace
+    assert redis_client.sismember(owned_keys_key(token), pointer)
+    assert 0 < redis_client.ttl(pointer) <= platform.session_timeout_s
+
+
+def test_a_known_workspace_is_kept_and_an_unknown_one_replaced(
+    http: httpx.Client, redis_client: redis.Redis
+):
+    first, workspace = initiate_in(http)
+    redis_client.expire(workspace_key(workspace), 1000)
+    second, again = initiate_in(http, workspace)
+    assert again == workspace and second != first
+    assert redis_client.ttl(workspace_key(workspace)) > RUNS_TTL_S - 60, "its TTL restarts"
+    assert redis_client.get(session_workspace_key(second)).decode() == workspace
+
+    redis_client.delete(workspace_key(workspace))  # as RUNS_TTL_DAYS would
+    _, fresh = initiate_in(http, workspace)
+    assert fresh != workspace
+    _, never = initiate_in(http, "Z" * 43)
+    assert never != "Z" * 43 and redis_client.exists(workspace_key("Z" * 43)) == 0
+
+
+@pytest.mark.parametrize("value", ["", "short", "a" * 44, "a" * 42 + "!", "../" * 14 + "a"])
+def test_a_malformed_workspace_is_422_naming_the_header(http: httpx.Client, value: str):
+    response = http.get("/utils/session/initiate", headers={WORKSPACE_HEADER: value})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"] == WORKSPACE_HEADER
+
+
+def test_heartbeat_restarts_the_workspace_ttl_and_never_answers_it(
+    http: httpx.Client, platform: Platform, redis_client: redis.Redis
+):
+    token, workspace = initiate_in(http)
+    redis_client.expire(workspace_key(workspace), 1000)
+    response = heartbeat(http, token)
+    assert response.status_code == 200
+    assert workspace not in response.text
+    assert redis_client.ttl(workspace_key(workspace)) > RUNS_TTL_S - 60
+    status = http.get("/utils/session/status")
+    assert workspace not in status.text and token not in status.text
+
+
+def test_the_janitor_drops_the_session_but_keeps_its_workspace(
+    http: httpx.Client, platform: Platform, redis_client: redis.Redis
+):
+    token, workspace = initiate_in(http)
+    redis_client.zadd(SEEN_KEY, {token: time.time() - platform.session_timeout_s - 1})
+    assert wait_for(lambda: redis_client.exists(session_key(token)) == 0)
+    assert redis_client.exists(session_workspace_key(token)) == 0
+    assert redis_client.exists(workspace_key(workspace)) == 1
+    assert initiate_in(http, workspace)[1] == workspace

@@ -24,6 +24,18 @@ def initiate(http: httpx.Client) -> str:
     return response.json()["session_token"]
 
 
+WORKSPACE_HEADER = "X-Workspace"
+
+
+def initiate_in(http: httpx.Client, workspace: str | None = None) -> tuple[str, str]:
+    """Start a session (in ``workspace`` when given, sent as ``X-Workspace``); its token and
+    the workspace it got."""
+    headers = {WORKSPACE_HEADER: workspace} if workspace is not None else {}
+    response = http.get("/utils/session/initiate", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["session_token"], response.json()["workspace"]
+
+
 def heartbeat(http: httpx.Client, token: object) -> httpx.Response:
     """POST a heartbeat for ``token`` (sent as given, to test malformed ones too)."""
     return http.post("/utils/session/heartbeat", headers={SESSION_HEADER: str(token)})
