@@ -1,7 +1,8 @@
 """The ``backtest`` Serve application, mounted at ``/backtest``: one strategy over one chart.
 
 ``POST /`` takes the strategy, its parameters, the chart (as /historical) and the trading
-settings; it answers the metrics, the trades, the equity and drawdown curves and chart markers.
+settings; it answers the metrics, the trades, the equity and drawdown curves and chart markers,
+and ``run_id``: every backtest is stored as a run of the session's workspace (``/runs``).
 Every ratio in the API is a fraction, never a percent.
 """
 
@@ -20,7 +21,8 @@ from deployments.common.json_response import OrjsonResponse
 from deployments.common.query_params import SessionToken
 from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
-from deployments.sessions.access import require_session
+from deployments.runs.store import RunStore
+from deployments.sessions.access import require_workspace
 from strategies.registry import LiveRegistry
 from strategies.spec import ParamError
 
@@ -36,12 +38,13 @@ class BacktestIngress(Ingress):
         super().__init__(api, settings)
         self._source = ChartSource(self._redis, self._redis_url, settings)
         self._registry = LiveRegistry(settings.strategies_dir)
+        self._runs = RunStore.from_settings(self._redis, settings)
         warm_up_in_background(warm_up_backtest)
 
     @api.post("/")
     async def backtest(self, body: BacktestIn, session_token: SessionToken) -> OrjsonResponse:
         """Backtest ``body.strategy`` with ``body.params`` over the chart the body describes."""
-        await require_session(self._sessions, session_token)
+        workspace = await require_workspace(self._sessions, self._workspaces, session_token)
         spec = await find_strategy(self._registry, body.strategy)
         try:
             params = spec.validate(body.params)
@@ -57,7 +60,9 @@ class BacktestIngress(Ingress):
                                             self._settings.max_request_days)
         result = await asyncio.to_thread(run_backtest, spec, params, bars, body, context,
                                          tiers)
-        return OrjsonResponse({**result, "symbol": chart.symbol})
+        answer = {**result, "symbol": chart.symbol}
+        run_id = await self._runs.save(workspace, "backtest", body.model_dump(mode="json"), answer)
+        return OrjsonResponse({**answer, "run_id": run_id})
 
 
 build = builder(BacktestIngress)

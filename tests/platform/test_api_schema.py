@@ -29,7 +29,7 @@ from tests.support.session_calls import SESSION_HEADER, initiate, session_header
 
 APPS = {"frontend": "", "sessions": "/utils/session", "historical": "/historical",
         "strategies": "/strategies", "backtest": "/backtest", "optimize": "/optimize",
-        "data": "/data"}
+        "data": "/data", "runs": "/runs"}
 MAX_EXAMPLES = 15
 REACHED: collections.Counter = collections.Counter()
 CHECKS_RUN: set[str] = set()
@@ -37,12 +37,14 @@ HEARTBEAT_S = 10.0
 _last_heartbeat = 0.0
 
 
-def _config(access: dict[str, str], token: str, job_id: str, request_id: str) -> dict:
+def _config(access: dict[str, str], token: str, job_id: str, request_id: str,
+            run_id: str) -> dict:
     days = [str(day) for day in trading_days_back(4, skip=10)]
     drawn = {"probability": 0.8}
     fields = {"symbol": "symbols", "interval": "intervals", "start": "days", "end": "days",
               "strategy": "strategies"}
     parameters: dict = {f"header.{SESSION_HEADER}": token, "path.job_id": job_id,
+                        "path.run_id": run_id,
                         "query.request_id": request_id,
                         # A free-form object is almost never a valid grid; the grid's own
                         # 422s are tested in tests/unit/test_optimize_grid.py.
@@ -83,6 +85,15 @@ def _finished_job(http: httpx.Client, token: str) -> str:
     return job_id
 
 
+def _run(http: httpx.Client, token: str) -> str:
+    days = trading_days_back(2, skip=10)
+    answer = http.post("/backtest", timeout=120, json={
+        "strategy": "sma_cross", "symbol": "TSLA", "interval": "15m", "start": str(days[0]),
+        "end": str(days[-1])}, headers=session_headers(token))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["run_id"]
+
+
 def _chart(http: httpx.Client, token: str) -> str:
     days = trading_days_back(2, skip=10)
     answer = http.get("/historical", timeout=120, params={
@@ -93,12 +104,12 @@ def _chart(http: httpx.Client, token: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def schema_session(platform: Platform) -> tuple[str, str, str]:
-    """A live session, a finished optimization job and a chart request of it."""
+def schema_session(platform: Platform) -> tuple[str, str, str, str]:
+    """A live session, a finished optimization job, a chart request and a stored run of it."""
     assert wait_for(lambda: watchdog_status()["state"] == "connected", 60), watchdog_status()
     with httpx.Client(base_url=platform.base_url, headers=platform.auth_headers) as http:
         token = initiate(http)
-        return token, _finished_job(http, token), _chart(http, token)
+        return token, _finished_job(http, token), _chart(http, token), _run(http, token)
 
 
 @pytest.fixture(scope="module", params=sorted(APPS))
@@ -143,7 +154,8 @@ def test_the_run_reached_success_on_every_data_route_with_every_check() -> None:
     succeeded = {key for key, seen in statuses.items() if any(200 <= s < 300 for s in seen)}
     for wanted in [("historical", "GET /"), ("historical", "GET /chunk"),
                    ("backtest", "POST /"), ("optimize", "POST /"),
-                   ("optimize", "GET /{job_id}"), ("session", "POST /heartbeat")]:
+                   ("optimize", "GET /{job_id}"), ("session", "POST /heartbeat"),
+                   ("session", "GET /initiate"), ("runs", "GET /"), ("runs", "GET /{run_id}")]:
         assert wanted in succeeded, (wanted, statuses.get(wanted))
     assert {"not_a_server_error", "status_code_conformance", "response_schema_conformance",
             "content_type_conformance", "negative_data_rejection",

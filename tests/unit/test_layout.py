@@ -25,6 +25,8 @@ PURE_MODULES = [
     "deployments.optimize.grid",
     "deployments.optimize.result",
     "deployments.data.request",
+    "deployments.runs.record",
+    "deployments.runs.downloads",
     "feeds.files.bar_file",
     "feeds.files.validation",
     "feeds.files.store",
@@ -50,7 +52,8 @@ def test_no_application_reads_settings_at_import_time():
     # An invalid setting would fail an import that read the settings.
     env = {"PATH": "/usr/bin:/bin", "SESSION_TIMEOUT_S": "not-a-number",
            "HOME": str(PROJECT_ROOT)}
-    for app in ("frontend", "sessions", "charts", "strategies", "backtest", "optimize", "data"):
+    for app in ("frontend", "sessions", "charts", "strategies", "backtest", "optimize", "data",
+                "runs"):
         assert "ray" in _imported_roots(f"deployments.{app}.app", env)
 
 

@@ -1,0 +1,1 @@
+"""The ``runs`` application (``/runs``): stored backtests, kept across sessions in a workspace."""
