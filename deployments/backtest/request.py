@@ -4,7 +4,7 @@ Every ratio is a fraction, never a percent. Unknown fields and non-finite number
 """
 
 import asyncio
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,10 @@ from strategies.registry import LiveRegistry
 from strategies.spec import StrategySpec
 
 DIRECTIONS = {"long": 0, "short": 1, "both": 2}
+DEFAULT_TRIALS = 500
+"""Trials of a random or Bayesian search that does not say."""
+SAMPLED_GRID_FACTOR = 5
+"""A random or Bayesian search may span a grid this many times OPTIMIZE_MAX_COMBINATIONS."""
 OBJECTIVES = tuple(name for name in METRICS if name != "intrabar_resolved")
 """Metrics an optimization may rank by (the intrabar count describes the run, not its
 merit)."""
@@ -147,6 +151,30 @@ class WalkForward(BaseModel):
                                 description="Fraction of each window held out of sample")
 
 
+class MonteCarlo(BaseModel):
+    """Trade-order bootstrap of the best rows: bands of their final return and drawdown."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    paths: int = Field(1000, ge=100, le=100_000, description="Resampled trade sequences")
+    top: int = Field(5, ge=1, le=20, description="Rows of the top table to resample")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Same seed, same bands")
+
+
+class SearchSpec(BaseModel):
+    """How the grid is searched."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    method: Literal["grid", "random", "bayesian"] = Field(
+        "grid", description="grid: every combination; random: a seeded sample; bayesian: "
+        "Optuna (TPE; CMA-ES when every swept parameter is a float) in ask/tell batches")
+    trials: int | None = Field(None, ge=1, le=10_000_000,
+                               description="Combinations to evaluate (random, bayesian; "
+                               "default 500); grid evaluates all")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Same seed, same trials")
+
+
 class OptimizeIn(TradingRequest):
     """Body of ``POST /optimize``."""
 
@@ -157,3 +185,23 @@ class OptimizeIn(TradingRequest):
     objective: Literal[OBJECTIVES] = Field("sharpe", description="Metric to rank by")  # type: ignore[valid-type]
     walk_forward: WalkForward | None = None
     top_n: int = Field(20, ge=1, le=1000, description="Rows of the best-first table")
+    min_trades: int = Field(
+        10, ge=0, le=10_000_000,
+        description="Combinations with fewer trades stay on the surface but never rank")
+    select: Literal["peak", "plateau"] = Field(
+        "peak", description="Rank by the objective, or by its mean over each combination's "
+        "grid neighbours (robust to one lucky cell)")
+    monte_carlo: MonteCarlo | None = None
+    search: SearchSpec = Field(default_factory=SearchSpec)
+    symbols: list[Annotated[str, Field(pattern=SYMBOL_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=50,
+        description="Sweep these symbols (an axis of the surface) instead of symbol")
+    intervals: list[Annotated[str, Field(pattern=INTERVAL_PATTERN)]] | None = Field(
+        None, min_length=1, max_length=12,
+        description="Sweep these intervals (an axis of the surface) instead of interval")
+
+    def trial_count(self, combinations: int) -> int:
+        """How many combinations the search evaluates out of the grid's ``combinations``."""
+        if self.search.method == "grid":
+            return combinations
+        return min(combinations, self.search.trials or DEFAULT_TRIALS)

@@ -20,7 +20,8 @@ from fastapi.responses import StreamingResponse
 from ray import serve
 
 from deployments.backtest.chart_context import check_settings
-from deployments.backtest.request import OptimizeIn, find_strategy
+from deployments.backtest.request import SAMPLED_GRID_FACTOR, OptimizeIn, find_strategy
+from deployments.charts.request import ChartRequest
 from deployments.charts.source import ChartSource
 from deployments.common.errors import Conflict, FieldError, NotFound
 from deployments.common.http_app import builder, error_responses, make_api
@@ -28,9 +29,13 @@ from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse
 from deployments.common.query_params import SessionToken
 from deployments.common.settings import Settings
-from deployments.optimize.grid import expand_grid
+from deployments.optimize.grid import Grid, expand_grid
 from deployments.optimize.jobs import TERMINAL, JobStore
-from deployments.optimize.result import walk_forward_segments
+from deployments.optimize.result import (
+    WARM_UP_MARGIN_BARS,
+    walk_forward_minimums,
+    walk_forward_segments,
+)
 from deployments.optimize.scheduler import ensure_scheduler
 from deployments.sessions.access import require_session
 from strategies.registry import LiveRegistry
@@ -53,11 +58,48 @@ def _progress_event(view: dict[str, Any]) -> dict[str, Any]:
             "error": view["error"]}
 
 
-def _check_walk_forward(body: OptimizeIn, bars: int) -> None:
-    if body.walk_forward and not walk_forward_segments(bars, body.walk_forward.splits,
-                                                       body.walk_forward.oos_fraction):
-        raise FieldError("walk_forward.splits", f"{body.walk_forward.splits} splits of "
-                         f"{bars} bars leave a part with fewer than two bars")
+def _check_walk_forward(body: OptimizeIn, bars: int, grid: Grid) -> None:
+    if body.walk_forward is None:
+        return
+    splits, fraction = body.walk_forward.splits, body.walk_forward.oos_fraction
+    min_in, min_out = walk_forward_minimums(grid)
+    if not walk_forward_segments(bars, splits, fraction, min_in, min_out):
+        raise FieldError("walk_forward.splits", (
+            f"{splits} splits of {bars} bars at {fraction:g} out of sample leave windows too "
+            f"small to trade: each in-sample part needs {min_in} bars (the longest lookback on "
+            f"the grid + {WARM_UP_MARGIN_BARS}) and each out-of-sample part {min_out}; use "
+            "fewer splits or a longer range"))
+
+
+async def _admit_series(source: ChartSource, body: OptimizeIn) -> list[tuple[ChartRequest, int]]:
+    """The job's (symbol, interval) charts with their bar counts; FieldError names the list
+    element (``symbols.2``) that is unknown, repeated or holds fewer than two bars."""
+    symbols = body.symbols or [body.symbol]
+    intervals = body.intervals or [body.interval]
+    charts: dict[tuple[str, str], ChartRequest] = {}
+    for k, symbol in enumerate(symbols):
+        for j, interval in enumerate(intervals):
+            try:
+                chart = await source.chart_request(symbol, interval, body.start, body.end,
+                                                   body.rth)
+            except FieldError as error:
+                lists = {"symbol": ("symbols", k, body.symbols),
+                         "interval": ("intervals", j, body.intervals)}
+                name, at, given = lists.get(error.field, (error.field, None, None))
+                if given is None:
+                    raise
+                raise FieldError(f"{name}.{at}", error.message) from None
+            key = (chart.symbol, chart.interval)
+            if key in charts:  # first met at the repeated list element
+                field = f"symbols.{k}" if j == 0 and k > 0 else f"intervals.{j}"
+                raise FieldError(field, f"names {chart.symbol} at {chart.interval} twice")
+            charts[key] = chart
+    counts = await asyncio.gather(*(source.count(chart) for chart in charts.values()))
+    for (symbol, interval), bars in zip(charts, counts, strict=True):
+        if bars < 2:
+            where = f"{symbol} at {interval}: " if len(charts) > 1 else ""
+            raise FieldError("start", f"{where}the range holds fewer than two bars to trade on")
+    return list(zip(charts.values(), counts, strict=True))
 
 
 api = make_api("Optimize", "Parameter sweeps over a chart as jobs on the Ray cluster.",
@@ -89,22 +131,34 @@ class OptimizeIngress(Ingress):
         """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream."""
         await require_session(self._sessions, session_token)
         spec = await find_strategy(self._registry, body.strategy)
-        grid = await asyncio.to_thread(expand_grid, spec, body.grid,
-                                       self._settings.optimize_max_combinations)
-        chart = await self._source.chart_request(body.symbol, body.interval, body.start,
-                                                 body.end, body.rth)
-        bars = await self._source.count(chart)  # never decodes the chart
-        if bars < 2:
-            raise FieldError("start", "the range holds fewer than two bars to trade on")
-        _check_walk_forward(body, bars)
-        check_settings(body, chart, self._settings.max_request_days)
+        limit = self._settings.optimize_max_combinations
+        if body.search.method != "grid" and (body.search.trials or 0) > limit:
+            raise FieldError("search.trials", f"at most {limit} per job "
+                                              "(OPTIMIZE_MAX_COMBINATIONS)")
+        grid = await asyncio.to_thread(
+            expand_grid, spec, body.grid,
+            limit * (SAMPLED_GRID_FACTOR if body.search.method != "grid" else 1))
+        series = await _admit_series(self._source, body)  # counts never decode a chart
+        (chart, bars), size = series[0], len(grid) * len(series)
+        if body.search.method == "grid" and size > limit:
+            raise FieldError("grid", f"holds {size} combinations over its {len(series)} "
+                                     f"symbol-interval series; at most {limit} per job")
+        if body.walk_forward is not None and len(series) > 1:
+            raise FieldError("walk_forward", "walk-forward runs over one symbol and one "
+                                             "interval")
+        _check_walk_forward(body, bars, grid)
+        for one, _ in series:
+            check_settings(body, one, self._settings.max_request_days)
+        trials = body.trial_count(size)
+        admitted = {"chart": chart.as_json(), "bars": bars,
+                    "series": [{"chart": one.as_json(), "bars": n} for one, n in series]}
         job_id = await self._jobs.create(
-            session_token, body.model_dump(mode="json"),
-            {"chart": chart.as_json(), "bars": bars}, len(grid), body.objective,
+            session_token, body.model_dump(mode="json"), admitted, trials, body.objective,
             self._settings.optimize_max_jobs_per_session, self._settings.session_timeout_s)
         await self._scheduler.submit.remote(job_id)
-        return OrjsonResponse({"job_id": job_id, "status": "queued", "combinations": len(grid),
-                               "bars": bars}, status_code=202)
+        return OrjsonResponse({"job_id": job_id, "status": "queued", "combinations": size,
+                               "trials": trials, "bars": bars,
+                               "series": len(series)}, status_code=202)
 
     @api.get("/{job_id}")
     async def job(self, session_token: SessionToken,

@@ -68,6 +68,14 @@ def cpu_placement(settings: Settings, cpus: float) -> Placement:
                      max(1, math.ceil(settings.optimize_task_cpus)))
 
 
+def search_batch(settings: Settings) -> int:
+    """Combinations a Bayesian search evaluates between two rounds of asking: thousands per GPU
+    (a chunk fills a device), a few dozen per CPU slot."""
+    placement = plan_placement(settings)
+    per_slot = 4096 if placement.device == "gpu" else 32
+    return max(64, per_slot * placement.slots)
+
+
 def chunk_bounds(total: int, slots: int, chunks_per_slot: int, minimum: int = 16
                  ) -> list[tuple[int, int]]:
     """``[first, last)`` ranges that split ``total`` combinations into about

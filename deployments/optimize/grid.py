@@ -33,6 +33,12 @@ class Grid:
     def __len__(self) -> int:
         return len(self.combinations)
 
+    def subset(self, positions: list[int]) -> Grid:
+        """The same axes with only the combinations at ``positions`` (in that order)."""
+        return Grid(self.names, self.axes, [self.combinations[k] for k in positions],
+                    self.index[np.asarray(positions, dtype=np.int64)].reshape(
+                        len(positions), len(self.names)))
+
 
 def _range_values(field: str, spec: dict[str, Any]) -> list[float]:
     unknown = set(spec) - {"min", "max", "step"}

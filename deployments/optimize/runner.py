@@ -27,15 +27,22 @@ from deployments.charts.source import ChartSource
 from deployments.common.errors import StateUnavailable
 from deployments.common.redis_client import make_client, outlasting_outages
 from deployments.common.settings import Settings
-from deployments.optimize.chunks import SweepCancelled, devices_used, sweep_on_cluster
+from deployments.optimize.chunks import SweepCancelled, devices_used, search_batch
 from deployments.optimize.grid import expand_grid
 from deployments.optimize.jobs import JobStore
 from deployments.optimize.result import (
+    MINIMIZED,
     best_in_sample,
     build_result,
     walk_forward_json,
+    walk_forward_minimums,
     walk_forward_segments,
+    walk_forward_summary,
 )
+from deployments.optimize.search import make_search
+from deployments.optimize.series import Series, series_of, with_series_axes
+from deployments.optimize.surface_search import Sweep, search_surface
+from deployments.optimize.top_runs import out_of_sample_equity, top_extras
 from kernels.backtest import Context, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.registry import load_registry
@@ -66,27 +73,40 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     # Admission validated the request, counted the grid and fixed the chart: trusted here.
     body = OptimizeIn.model_validate(record["request"])
     spec = load_registry(settings.strategies_dir).strategies[body.strategy]
-    grid = expand_grid(spec, body.grid, max_combinations=None)
-    chart = ChartRequest.from_json(record["admitted"]["chart"])
+    admitted = record["admitted"]
+    entries = admitted.get("series") or [{"chart": admitted["chart"]}]
+    charts = [ChartRequest.from_json(entry["chart"]) for entry in entries]
+    full_grid = with_series_axes(expand_grid(spec, body.grid, max_combinations=None),
+                                 list(dict.fromkeys(c.symbol for c in charts)),
+                                 list(dict.fromkeys(c.interval for c in charts)))
+    total = body.trial_count(len(full_grid))
     source = ChartSource(client, redis_url, settings)
-    bars = await outlasting_outages(lambda: source.full(chart))
-    arrays = (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v)
-    context, _ = await outlasting_outages(lambda: load_context(
-        source, chart, bars, body, settings.max_request_days))
     plain = body.intrabar != "base_bars" and not body.flat_at_close
+    series: dict[tuple[str, str], Series] = {}
+    for chart in charts:
+        bars = await outlasting_outages(lambda chart=chart: source.full(chart))
+        context, _ = await outlasting_outages(lambda chart=chart, bars=bars: load_context(
+            source, chart, bars, body, settings.max_request_days))
+        series[(chart.symbol, chart.interval)] = Series(
+            chart.symbol, chart.interval, (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v),
+            None if plain else context)
+    first = series[(charts[0].symbol, charts[0].interval)]
+    arrays, context = first.bars, first.context
     loaded = time.perf_counter()
     windows = []
     if body.walk_forward is not None:
-        windows = walk_forward_segments(len(bars), body.walk_forward.splits,
-                                        body.walk_forward.oos_fraction)
+        windows = walk_forward_segments(arrays[0].size, body.walk_forward.splits,
+                                        body.walk_forward.oos_fraction,
+                                        *walk_forward_minimums(full_grid))
         if not windows:
             raise ValueError("the range is too short for the walk-forward splits")
-    segments = [(0, len(bars))] + [window[0] for window in windows]
+    segments = {key: [(0, s.bars[0].size)] + [window[0] for window in windows]
+                for key, s in series.items()}
     last_write = 0.0
 
     async def on_progress(done: int) -> None:
         nonlocal last_write
-        if done == len(grid) or time.monotonic() - last_write >= PROGRESS_INTERVAL_S:
+        if done == total or time.monotonic() - last_write >= PROGRESS_INTERVAL_S:
             last_write = time.monotonic()
             with contextlib.suppress(StateUnavailable):  # the next write or the result has it
                 await store.update(job_id, ("running",), done=done)
@@ -98,18 +118,42 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
             return False
 
     params = body.packed_params()
-    metrics, ran = await sweep_on_cluster(
-        job_id, ray.put(arrays), spec, grid.combinations, params, segments, settings,
-        on_progress, cancelled, None if plain else ray.put(context))
+    search = make_search(body.search.method, full_grid, total, body.search.seed,
+                         body.objective not in MINIMIZED)
+    batch_size = total if body.search.method != "bayesian" else search_batch(settings)
+    sweep = Sweep(job_id, spec, full_grid, series, segments, params, settings, first.key)
+    surface = await search_surface(sweep, search, batch_size, body.objective,
+                                   body.min_trades, on_progress, cancelled)
+    metrics, ran, evaluated = surface.metrics, surface.ran, surface.positions
+    grid = full_grid.subset(evaluated)
     swept = time.perf_counter()
-    walk_forward = None
+    walk_forward = summary = None
     if windows:
         chosen = best_in_sample(metrics, len(windows), body.objective)
         out = await asyncio.to_thread(_out_of_sample, spec.signals, arrays, grid, chosen,
                                       windows, params, context)
-        walk_forward = walk_forward_json(grid, metrics, windows, chosen, out, bars.t,
+        walk_forward = walk_forward_json(grid, metrics, windows, chosen, out, arrays[0],
                                          body.objective)
-    result = build_result(grid, metrics, body.objective, body.top_n, bars.t, walk_forward)
+        stitched = await asyncio.to_thread(out_of_sample_equity, spec, arrays, grid, chosen,
+                                           windows, params, body.initial_cash, context)
+        in_sample = np.array([metrics[1 + k][best] for k, best in enumerate(chosen)])
+        summary = walk_forward_summary(in_sample, out, stitched)
+
+    def lookup(values: dict[str, Any]) -> Series:
+        return series[series_of(values, *first.key)]
+
+    extras = top_extras(spec, lookup, grid, metrics[0], params, body.initial_cash,
+                        body.monte_carlo)
+    result = await asyncio.to_thread(build_result, grid, metrics, body.objective, body.top_n,
+                                     arrays[0], walk_forward, body.min_trades, body.select,
+                                     extras)
+    if walk_forward is not None:
+        result["walk_forward_efficiency"] = summary["efficiency"]
+        result["walk_forward_equity"] = summary["equity"]
+    result["search"] = {"method": body.search.method, "trials": total,
+                        "evaluated": len(evaluated), "seed": body.search.seed,
+                        "batches": surface.batches, "grid_combinations": len(full_grid),
+                        "sampler": getattr(search, "sampler", None)}
     device = devices_used(ran)
     result["placement"] = {"device": device, "chunks": len(ran),
                            "nodes": sorted({r["node_id"] for r in ran}),
@@ -117,7 +161,7 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     result["timings"] = {"prepare_s": round(loaded - began, 4), "sweep_s": round(swept - loaded, 4),
                          "total_s": round(time.perf_counter() - began, 4)}
     await outlasting_outages(lambda: store.update(
-        job_id, ("running",), status="succeeded", done=len(grid), finished_at=time.time(),
+        job_id, ("running",), status="succeeded", done=len(evaluated), finished_at=time.time(),
         device=device, result=result))
 
 

@@ -67,11 +67,11 @@ def test_job_sweeps_the_grid_and_its_best_equals_backtest(http, token, feed_read
     ranked = [row["metrics"]["sharpe"] for row in result["top"]]
     assert ranked == sorted(ranked, reverse=True) and len(ranked) == len(combos)
     best = result["best"]
-    assert best == {"params": result["top"][0]["params"], "metrics": result["top"][0]["metrics"]}
+    assert best == {key: result["top"][0][key] for key in ("params", "metrics", "plateau")}
     assert best["metrics"]["sharpe"] == pytest.approx(expected[:, sharpe].max(), rel=1e-12)
 
-    backtest = http.post("/backtest/", json={
-        **{k: v for k, v in _body().items() if k != "grid"}, "params": best["params"]},
+    same = {k: v for k, v in _body().items() if k not in ("grid", "min_trades")}
+    backtest = http.post("/backtest/", json={**same, "params": best["params"]},
         headers=session_headers(token), timeout=120)
     assert backtest.status_code == 200, backtest.text
     # The backtest's metrics are a superset (trade statistics computed from its trades).
@@ -289,3 +289,162 @@ def test_a_job_with_the_order_model_and_base_bar_fills_equals_the_kernels(http, 
     refused = http.post("/optimize/", json=_body(sizing={"mode": "risk", "value": 0.01}),
                         headers=session_headers(token))
     assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "sizing.mode"
+
+
+def _floats(values: list) -> list[float]:
+    """JSON numbers with null read back as NaN."""
+    return [np.nan if value is None else value for value in values]
+
+
+def test_robustness_figures_equal_the_kernels_and_formulas_by_hand(http, token, feed_ready):
+    from scipy import stats
+
+    from deployments.optimize.robustness import monte_carlo, neighbourhood
+    from deployments.optimize.top_runs import trade_account_returns
+    from kernels.backtest import simulate
+
+    body = _body(min_trades=8, select="plateau", walk_forward={"splits": 2, "oos_fraction": 0.3},
+                 monte_carlo={"paths": 400, "top": 2, "seed": 4})
+    first = _finish(http, _submit(http, token, body), token)
+    assert first["status"] == "succeeded", first
+    result = first["result"]
+    t, o, h, l, c, v = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
+    combos = [{"fast": f, "slow": s} for f in (3, 5, 7, 9) for s in (12, 20, 30)]
+    index = np.array([[f, s] for f in range(4) for s in range(3)])
+    params = pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0)
+    whole = sweep_segments(signals, (t, o, h, l, c, v), combos, params, [(0, t.size)],
+                           sweep=sweep_signals)[0]
+    sharpe, trades = whole[:, METRICS.index("sharpe")], whole[:, METRICS.index("num_trades")]
+    eligible = trades >= 8
+    mean, _ = neighbourhood(index, np.where(eligible, sharpe, np.nan))
+    ranked = [k for k in np.flatnonzero(eligible) if np.isfinite(mean[k])]
+    best = max(ranked, key=lambda k: (mean[k], -k))
+    assert 1 < len(ranked) < len(combos), "the threshold leaves some combinations out"
+    assert result["best"]["params"] == combos[best]
+    assert result["ranked"] == len(ranked) == len(result["top"])
+    assert _floats(result["surface"]["plateau"]) == pytest.approx(mean.tolist(), nan_ok=True)
+    # The deflated Sharpe ratio of the best, by hand from its per-bar returns and the trials.
+    enter, leave = signals(o, h, l, c, None, **combos[best])
+    equity, best_trades, _ = simulate(t, o, h, l, c, enter, leave, 0, False, 0.0005, 0, 0, 0,
+                                      0, 1.0, 100_000.0)
+    returns = equity / np.r_[100_000.0, equity[:-1]] - 1
+    per_year = t.size / ((t[-1] - t[0]) / (365.25 * 86400))
+    trials = sharpe / np.sqrt(per_year)
+    sr = returns.mean() / returns.std(ddof=1)
+    gamma, n = 0.5772156649015329, len(combos)
+    sr0 = np.sqrt(np.var(trials, ddof=1)) * ((1 - gamma) * stats.norm.ppf(1 - 1 / n)
+                                             + gamma * stats.norm.ppf(1 - 1 / (n * np.e)))
+    z = (sr - sr0) * np.sqrt(t.size - 1) / np.sqrt(
+        1 - stats.skew(returns) * sr + (stats.kurtosis(returns, fisher=False) - 1) / 4 * sr**2)
+    assert result["trials"] == n
+    assert result["deflated_sharpe"] == pytest.approx(stats.norm.cdf(z), rel=1e-6)
+    # Monte Carlo bands: the best's trades resampled with the seed; a second job agrees.
+    bands = result["monte_carlo"]
+    assert [row["rank"] for row in bands] == [1, 2] and bands[0]["params"] == combos[best]
+    expected = monte_carlo(trade_account_returns(best_trades, equity, 100_000.0), 400, 4)
+    assert (bands[0]["paths"], bands[0]["trades"]) == (400, expected["trades"])
+    for figure in ("final_return", "max_drawdown"):
+        assert bands[0][figure] == pytest.approx(expected[figure], rel=1e-9)
+    again = _finish(http, _submit(http, token, body), token)["result"]
+    assert again["monte_carlo"] == bands
+    # The walk-forward's stitched out-of-sample curve covers its out-of-sample bars.
+    outside = [split["out_of_sample"] for split in result["walk_forward"]]
+    assert len(result["walk_forward_equity"]["t"]) == sum(part["bars"] for part in outside)
+    assert result["walk_forward_equity"]["t"][0] == outside[0]["start"]
+    assert result["walk_forward_efficiency"] is None or np.isfinite(
+        result["walk_forward_efficiency"])
+
+
+def test_walk_forward_windows_too_small_to_trade_are_refused(http, token, feed_ready):
+    answer = http.post("/optimize/", json=_body(walk_forward={"splits": 20, "oos_fraction": 0.9}),
+                       headers=session_headers(token))
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"][0]
+    assert detail["field"] == "walk_forward.splits" and "too small to trade" in detail["message"]
+
+
+@pytest.mark.parametrize("method", ["random", "bayesian"])
+def test_sampled_searches_honour_trials_constraints_and_seed(http, token, feed_ready, method):
+    grid = {"fast": {"min": 2, "max": 30, "step": 1}, "slow": {"min": 10, "max": 60, "step": 2}}
+    body = _body(grid=grid, search={"method": method, "trials": 40, "seed": 3})
+    answer = http.post("/optimize/", json=body, headers=session_headers(token))
+    assert answer.status_code == 202 and answer.json()["trials"] == 40
+    first = _finish(http, answer.json()["job_id"], token)
+    assert first["status"] == "succeeded" and first["progress"]["done"] == 40, first
+    result = first["result"]
+    assert result["search"]["method"] == method and result["search"]["evaluated"] == 40
+    surface = result["surface"]
+    combos = [{name: surface["axes"][name][i] for name, i in zip(surface["names"], row,
+                                                                  strict=True)}
+              for row in surface["index"]]
+    assert len({tuple(c.values()) for c in combos}) == 40
+    assert all(c["fast"] < c["slow"] for c in combos), "the constraint holds"
+    t, o, h, l, c, v = expected_arrays("TSLA", trading_days_back(3, skip=10), 300)
+    expected = sweep_segments(signals, (t, o, h, l, c, v), combos,
+                              pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0),
+                              [(0, t.size)], sweep=sweep_signals)[0]
+    assert _floats(surface["objective"]) == pytest.approx(
+        expected[:, METRICS.index("sharpe")].tolist(), rel=1e-9, nan_ok=True)
+    again = _finish(http, _submit(http, token, body), token)["result"]
+    assert again["surface"]["index"] == surface["index"], "the same seed draws the same trials"
+    refused = http.post("/optimize/", json=_body(search={"method": method, "trials": 10**7}),
+                        headers=session_headers(token))
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["field"] == "search.trials"
+
+
+def test_symbols_and_intervals_are_axes_of_the_surface(http, token, feed_ready):
+    days = trading_days_back(3, skip=10)
+    body = _body(symbols=["TSLA", "aapl"], intervals=["5m", "15m"], min_trades=3)
+    answer = http.post("/optimize/", json=body, headers=session_headers(token))
+    assert answer.status_code == 202, answer.text
+    assert (answer.json()["combinations"], answer.json()["series"]) == (48, 4)
+    job = _finish(http, answer.json()["job_id"], token)
+    assert job["status"] == "succeeded", job
+    result = job["result"]
+    surface = result["surface"]
+    assert surface["names"] == ["fast", "slow", "interval", "symbol"]
+    assert surface["axes"]["interval"] == ["5m", "15m"]
+    assert surface["axes"]["symbol"] == ["TSLA", "AAPL"]
+    params = pack_params(0, False, 0.0005, 0, 0, 0, 0, 1.0, 100_000.0)
+    sharpe = METRICS.index("sharpe")
+    got = {tuple(surface["axes"][name][i] for name, i in zip(surface["names"], row,
+                                                             strict=True)): value
+           for row, value in zip(surface["index"], _floats(surface["objective"]), strict=True)}
+    combos = [{"fast": f, "slow": s} for f in (3, 5, 7, 9) for s in (12, 20, 30)]
+    for symbol in ("TSLA", "AAPL"):
+        for interval, seconds in (("5m", 300), ("15m", 900)):
+            bars = expected_arrays(symbol, days, seconds)
+            expected = sweep_segments(signals, bars, combos, params, [(0, bars[0].size)],
+                                      sweep=sweep_signals)[0]
+            for k, combo in enumerate(combos):
+                value = got[(combo["fast"], combo["slow"], interval, symbol)]
+                assert value == pytest.approx(expected[k, sharpe], rel=1e-9, nan_ok=True)
+    census = {row["symbol"]: row for row in result["census"]}
+    assert set(census) == {"TSLA", "AAPL"}
+    for symbol, row in census.items():
+        assert row["combinations"] == 24
+        if row["best"] is not None:
+            assert row["best"]["params"]["symbol"] == symbol
+            assert row["best"]["metrics"]["num_trades"] >= 3
+    assert result["best"]["params"] == result["top"][0]["params"]
+    backtest = http.post("/backtest/", json={
+        **{k: v for k, v in _body().items() if k not in ("grid", "min_trades")},
+        "symbol": result["best"]["params"]["symbol"],
+        "interval": result["best"]["params"]["interval"],
+        "params": {k: result["best"]["params"][k] for k in ("fast", "slow")}},
+        headers=session_headers(token), timeout=120)
+    assert backtest.json()["metrics"]["sharpe"] == pytest.approx(
+        result["best"]["metrics"]["sharpe"], rel=1e-12)
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"symbols": ["TSLA", "??"]}, "symbols.1"),
+    ({"intervals": ["5m", "7x"]}, "intervals.1"),
+    ({"symbols": ["TSLA", "tsla"]}, "symbols.1"),
+    ({"symbols": ["TSLA", "AAPL"], "walk_forward": {"splits": 2}}, "walk_forward"),
+])
+def test_bad_series_axes_are_refused_naming_the_element(http, token, overrides, field):
+    answer = http.post("/optimize/", json=_body(**overrides), headers=session_headers(token))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["field"] == field

@@ -24,7 +24,7 @@ def job_body(days: int = 3, interval: str = "5m", **overrides) -> dict:
     return {"strategy": "sma_cross", "grid": {"fast": {"min": 3, "max": 9, "step": 2},
                                               "slow": [12, 20, 30]},
             "symbol": "TSLA", "interval": interval, "start": str(span[0]),
-            "end": str(span[-1]), "commission": 0.0005, **overrides}
+            "end": str(span[-1]), "commission": 0.0005, "min_trades": 0, **overrides}
 
 
 def big_job_body(**overrides) -> dict:
