@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check uv \
 	  && $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' \
 	  || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m deployments.optimize.warm_workers  # fills Numba's cache: no first-job compile
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -20,6 +20,7 @@ from deployments.common.redis_client import make_client, outlasting_outages
 from deployments.common.settings import Settings
 from deployments.optimize.jobs import JobStore
 from deployments.optimize.runner import submit_job
+from deployments.optimize.warm_workers import warm_optimizer
 
 ACTOR_NAME = "optimize-scheduler"
 MAX_ATTEMPTS = 3
@@ -37,6 +38,8 @@ class OptimizeScheduler:
         self._running: dict[str, asyncio.Task] = {}
         self._orchestrators_lost = 0
         self._resume = asyncio.get_running_loop().create_task(self._resume_jobs())
+        # Idle worker processes with the kernels loaded, for the first job's tasks.
+        self._warming = warm_optimizer(settings)
 
     async def submit(self, job_id: str) -> None:
         """Start the orchestrator of queued job ``job_id`` (no-op if it already runs)."""
