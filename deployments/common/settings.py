@@ -159,6 +159,11 @@ class Settings(BaseSettings):
         description="Seconds a GPU job's unfinished chunks wait for the cluster's GPUs to come "
                     "back before they run on CPUs instead.",
     )
+    optimize_cpus_with_gpus: bool = Field(
+        default=False,
+        description="On a cluster with GPUs, also run chunk tasks on the CPUs the GPU tasks "
+                    "leave (each slot takes the next chunk when it is free).",
+    )
     optimize_chunks_per_slot: int = Field(
         default=3, ge=1, le=64,
         description="Chunks per task slot of the cluster: more balance the load, fewer cost less.",

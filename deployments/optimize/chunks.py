@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,48 @@ def plan_placement(settings: Settings) -> Placement:
         return Placement("gpu", slots, {"num_gpus": settings.optimize_task_gpus,
                                         "num_cpus": 1}, 1)
     return cpu_placement(settings, resources.get("CPU", 1.0))
+
+
+def placements_for(settings: Settings) -> list[Placement]:
+    """Where a job's chunks may run: the GPUs (or the CPUs) of :func:`plan_placement`, and
+    with ``optimize_cpus_with_gpus`` also the CPUs the GPU tasks leave."""
+    first = plan_placement(settings)
+    if first.device != "gpu" or not settings.optimize_cpus_with_gpus:
+        return [first]
+    left = ray.cluster_resources().get("CPU", 0.0) - first.slots * first.options["num_cpus"]
+    if left < settings.optimize_task_cpus:
+        return [first]
+    return [first, cpu_placement(settings, left)]
+
+
+class SlotPool:
+    """The chunk slots of one job, shared by the sweeps it runs at once (one per bar series):
+    each placement runs at most its ``slots`` chunks at a time across all of them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.placements = placements_for(settings)
+        self._busy: dict[int, int] = {}
+
+    def slots(self) -> int:
+        """Chunk slots over every placement."""
+        return sum(p.slots for p in self.placements)
+
+    def free(self) -> Placement | None:
+        """A placement with a free slot (GPUs first), or None."""
+        return next((p for p in self.placements if self._busy.get(id(p), 0) < p.slots), None)
+
+    def take(self, where: Placement) -> None:
+        """Count a chunk started on ``where``."""
+        self._busy[id(where)] = self._busy.get(id(where), 0) + 1
+
+    def give(self, where: Placement) -> None:
+        """Count a chunk of ``where`` ended."""
+        self._busy[id(where)] = self._busy.get(id(where), 0) - 1
+
+    def only_cpus(self, settings: Settings) -> None:
+        """The GPUs are gone: every later chunk runs on the cluster's CPUs."""
+        if any(p.device == "gpu" for p in self.placements):
+            self.placements = [cpu_placement(settings, ray.cluster_resources().get("CPU", 1.0))]
 
 
 def cpu_placement(settings: Settings, cpus: float) -> Placement:
@@ -148,6 +191,7 @@ async def sweep_on_cluster(
     on_progress: Callable[[int], Awaitable[None]],
     cancelled: Callable[[], Awaitable[bool]],
     context: ray.ObjectRef | None = None,
+    pool: SlotPool | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Run every chunk of ``combinations`` as a Ray task; return the stacked metrics
     ``(segments, combinations, metrics)`` and where each chunk ran (device, node). Calls
@@ -155,55 +199,61 @@ async def sweep_on_cluster(
     SweepCancelled) once ``cancelled()`` says so. ``context`` holds the bars' session ends and
     base bars (:func:`kernels.backtest.bar_context`) in the object store, or is None. A GPU
     job whose GPUs are gone for longer than ``optimize_gpu_loss_grace_s`` runs its unfinished
-    chunks on CPUs."""
-    placement = plan_placement(settings)
-    bounds = chunk_bounds(len(combinations), placement.slots, settings.optimize_chunks_per_slot)
+    chunks on CPUs. Sweeps of one job running at once share its ``pool`` of slots."""
+    pool = pool or SlotPool(settings)
+    bounds = chunk_bounds(len(combinations), pool.slots(), settings.optimize_chunks_per_slot)
     strategy = shippable(strategy)
-    futures: dict[asyncio.Future, int] = {}
-    refs: list[ray.ObjectRef | None] = [None] * len(bounds)
+    queue = deque(range(len(bounds)))
+    running: dict[asyncio.Future, tuple[int, Placement, ray.ObjectRef]] = {}
 
-    def submit(n: int, where: Placement) -> asyncio.Future:
+    def submit(n: int, where: Placement) -> None:
         first, last = bounds[n]
         ref = sweep_chunk.options(name=f"optimize:{job_id}:chunk-{n}", **where.options).remote(
             bars, strategy, list(combinations[first:last]), params, segments, where.device,
             where.threads, context)
-        refs[n] = ref
-        future = asyncio.wrap_future(ref.future())
-        futures[future] = n
-        return future
+        running[asyncio.wrap_future(ref.future())] = (n, where, ref)
+        pool.take(where)
 
-    for n in range(len(bounds)):
-        submit(n, placement)
+    def fill() -> None:
+        # Each slot takes the next chunk when it is free, so fast devices take more of them.
+        while queue and (where := pool.free()) is not None:
+            submit(queue.popleft(), where)
+
     results: list[dict[str, Any] | None] = [None] * len(bounds)
     done = 0
-    pending = set(futures)
-    gpu_watch = _GpuWatch(settings) if placement.device == "gpu" else None
+    gpu_watch = _GpuWatch(settings) if pool.placements[0].device == "gpu" else None
+    fill()
     try:
-        while pending:
-            finished, pending = await asyncio.wait(pending, timeout=CANCEL_POLL_S,
-                                                   return_when=asyncio.FIRST_COMPLETED)
+        while running:
+            finished, _ = await asyncio.wait(set(running), timeout=CANCEL_POLL_S,
+                                             return_when=asyncio.FIRST_COMPLETED)
             for future in finished:
-                n = futures[future]
+                n, where, _ = running.pop(future)
+                pool.give(where)
                 results[n] = future.result()
                 done += bounds[n][1] - bounds[n][0]
             if finished:
                 await on_progress(done)
-            if pending and await cancelled():
+            if running and await cancelled():
                 raise SweepCancelled(job_id)
-            if pending and gpu_watch is not None and gpu_watch.lost():
-                # The GPU nodes are gone (and the grace passed): the unfinished chunks would
-                # wait for a GPU forever, so they run on the CPUs instead (same numbers).
+            if gpu_watch is not None and gpu_watch.lost():
+                # The GPU nodes are gone (and the grace passed): the unfinished GPU chunks
+                # would wait for a GPU forever, so they run on the CPUs instead (same numbers).
+                lost = [(future, n, ref) for future, (n, where, ref) in running.items()
+                        if where.device == "gpu"]
                 log.warning("optimization %s: no GPU left; %d chunks move to CPUs", job_id,
-                            len(pending))
-                cpu = cpu_placement(settings, ray.cluster_resources().get("CPU", 1.0))
-                for future in pending:
-                    _abandon(future, refs[futures[future]])
-                pending = {submit(futures[future], cpu) for future in pending}
+                            len(lost) + len(queue))
+                for future, n, ref in lost:
+                    pool.give(running.pop(future)[1])
+                    _abandon(future, ref)
+                    queue.appendleft(n)
+                pool.only_cpus(settings)
                 gpu_watch = None
+            fill()
     finally:
-        if pending:
-            for future in pending:
-                ray.cancel(refs[futures[future]])
+        for _, where, ref in running.values():
+            pool.give(where)
+            ray.cancel(ref)
     metrics = np.concatenate([r["metrics"] for r in results], axis=1)
     ran = [{key: r[key] for key in ("device", "node_id", "cuda_simulator")} for r in results]
     return metrics, ran

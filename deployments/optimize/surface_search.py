@@ -16,7 +16,7 @@ import numpy as np
 import ray
 
 from deployments.common.settings import Settings
-from deployments.optimize.chunks import sweep_on_cluster
+from deployments.optimize.chunks import SlotPool, sweep_on_cluster
 from deployments.optimize.grid import Grid
 from deployments.optimize.search import Search
 from deployments.optimize.series import Series, series_of, strategy_params
@@ -60,6 +60,7 @@ async def _sweep_batch(sweep: Sweep, refs: dict, batch: list[int], before: int,
         groups.setdefault(series_of(sweep.grid.combinations[position], *sweep.default),
                           []).append(position)
     progress = dict.fromkeys(groups, 0)
+    pool = SlotPool(sweep.settings)
 
     def reporter(key: tuple[str, str]) -> Callable[[int], Awaitable[None]]:
         async def report(done: int) -> None:
@@ -72,7 +73,7 @@ async def _sweep_batch(sweep: Sweep, refs: dict, batch: list[int], before: int,
         combos = [strategy_params(sweep.grid.combinations[k]) for k in members]
         part, where = await sweep_on_cluster(
             sweep.job_id, bars, sweep.spec, combos, sweep.params, sweep.segments[key],
-            sweep.settings, reporter(key), cancelled, context)
+            sweep.settings, reporter(key), cancelled, context, pool)
         for j, k in enumerate(members):
             rows[k] = part[:, j]
         return where

@@ -3,8 +3,9 @@
 Starts a ``ray.cluster_utils.Cluster``: a head, a node advertising one GPU (its workers run
 Numba's CUDA simulator) and a CPU-only node. Sweeps once with the GPU node present, then
 removes it and sweeps again; then adds a GPU node whose GPU an actor holds, starts a sweep and
-removes the node while the GPU chunks wait, so they must move to CPUs. Prints one JSON line
-with where the chunks ran and the metrics.
+removes the node while the GPU chunks wait, so they must move to CPUs. Also a symbols x
+intervals search with chunks on the GPU node and the CPU nodes at once, and again on CPUs
+alone. Prints one JSON line with where the chunks ran and the metrics.
 """
 
 from __future__ import annotations
@@ -58,6 +59,39 @@ def _sweep(job_id: str) -> dict:
         settings, _nothing, _never))
     return {"device": devices_used(ran), "ran": ran,
             "metrics": np.where(np.isnan(metrics), None, metrics).tolist()}
+
+
+SERIES = [(symbol, interval) for symbol in ("AAA", "BBB") for interval in ("1m", "5m")]
+
+
+def _series_sweep(job_id: str) -> dict:
+    """A 2-symbol x 2-interval grid search (each series its own random bars), every chunk
+    slot of the cluster used (GPU and CPU together when there is a GPU)."""
+    from deployments.optimize.grid import expand_grid
+    from deployments.optimize.search import GridSearch
+    from deployments.optimize.series import Series, with_series_axes
+    from deployments.optimize.surface_search import Sweep, search_surface
+
+    settings = load_settings().model_copy(update={"optimize_cpus_with_gpus": True,
+                                                  "optimize_chunks_per_slot": 4})
+    grid = with_series_axes(expand_grid(STRATEGY, {"fast": [3, 5, 8, 10], "slow": [13, 21, 34]},
+                                        None), ["AAA", "BBB"], ["1m", "5m"])
+    series = {}
+    for k, (symbol, interval) in enumerate(SERIES):
+        rng = np.random.default_rng(k)
+        bars = list(_bars())
+        bars[4] = bars[4] * np.exp(np.cumsum(rng.normal(0, 0.004, BARS)))
+        bars[1], bars[2], bars[3] = bars[4], bars[4] * 1.003, bars[4] * 0.997
+        series[(symbol, interval)] = Series(symbol, interval, tuple(bars), None)
+    sweep = Sweep(job_id, STRATEGY, grid, series, {key: [(0, BARS)] for key in series},
+                  pack_params(2, False, 0.0005, 0.0, 0.0, 0.02, 0.0, 1.0, 100_000.0), settings,
+                  SERIES[0])
+    surface = asyncio.run(search_surface(sweep, GridSearch(grid), len(grid), "sharpe", 0,
+                                         _nothing, _never))
+    return {"devices": sorted({chunk["device"] for chunk in surface.ran}),
+            "nodes": sorted({chunk["node_id"] for chunk in surface.ran}),
+            "positions": surface.positions, "names": list(grid.names),
+            "metrics": np.where(np.isnan(surface.metrics), None, surface.metrics).tolist()}
 
 
 def _task_nodes(address: str, job_id: str) -> list[str]:
@@ -124,13 +158,16 @@ def main() -> None:
         gpu_node = _gpu_node(cluster)
         with_gpu = _sweep("gpu-run")
         with_gpu["task_nodes"] = _task_nodes(cluster.gcs_address, "gpu-run")
+        series_mixed = _series_sweep("series-mixed")
         cluster.remove_node(gpu_node)
         _wait_for(lambda: not ray.cluster_resources().get("GPU", 0))
         cpu_only = _sweep("cpu-run")
         cpu_only["task_nodes"] = _task_nodes(cluster.gcs_address, "cpu-run")
+        series_cpu = _series_sweep("series-cpu")
         gpu_lost = _sweep_losing_the_gpu(cluster)
         print(json.dumps({"gpu_node": gpu_node.node_id, "cpu_node": cpu_node.node_id,
-                          "with_gpu": with_gpu, "cpu_only": cpu_only, "gpu_lost": gpu_lost}))
+                          "with_gpu": with_gpu, "cpu_only": cpu_only, "gpu_lost": gpu_lost,
+                          "series_mixed": series_mixed, "series_cpu": series_cpu}))
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -62,3 +62,15 @@ def test_chunks_waiting_for_a_lost_gpu_node_move_to_cpus(runs):
     assert lost["gpu_node"] not in lost["task_nodes"]
     np.testing.assert_array_equal(np.array(lost["metrics"], dtype=np.float64),
                                   np.array(runs["cpu_only"]["metrics"], dtype=np.float64))
+
+
+def test_a_symbols_by_intervals_search_uses_gpu_and_cpu_nodes_with_cpu_numbers(runs):
+    mixed, cpu = runs["series_mixed"], runs["series_cpu"]
+    assert mixed["names"] == ["fast", "slow", "interval", "symbol"]
+    assert mixed["devices"] == ["cpu", "gpu"], "chunks on the GPU node and on CPU nodes"
+    assert runs["gpu_node"] in mixed["nodes"] and len(mixed["nodes"]) > 1
+    assert cpu["devices"] == ["cpu"] and runs["gpu_node"] not in cpu["nodes"]
+    assert mixed["positions"] == cpu["positions"] == list(range(48))
+    np.testing.assert_allclose(np.array(mixed["metrics"], dtype=np.float64),
+                               np.array(cpu["metrics"], dtype=np.float64), rtol=1e-9,
+                               atol=1e-12, equal_nan=True)
