@@ -38,6 +38,7 @@ function describe(status, body) {
 }
 
 export const SESSION_HEADER = "X-Session-Token";
+export const WORKSPACE_HEADER = "X-Workspace";
 
 let askForAccess = null;
 
@@ -53,13 +54,13 @@ export function onAccessRequired(fn) {
 const needsAccess = (status, body) =>
   status === 401 && Array.isArray(body?.detail) && body.detail[0]?.field === "Authorization";
 
-async function send(method, path, { query, json, signal, token, accept = "application/json" }) {
+async function send(method, path, { query, json, signal, token, headers, accept = "application/json" }) {
   const url = new URL(path, window.location.href);
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
   }
   // The session token travels in a header, never in the URL (history, logs, Referer).
-  const init = { method, signal, headers: { accept }, credentials: "same-origin" };
+  const init = { method, signal, headers: { ...headers, accept }, credentials: "same-origin" };
   if (token) init.headers[SESSION_HEADER] = token;
   if (json !== undefined) {
     init.headers["content-type"] = "application/json";
@@ -132,7 +133,10 @@ export async function login(accessToken) {
   if (!res.ok) throw await failure(res);
 }
 
-export const initiateSession = () => request("GET", "utils/session/initiate");
+/** A new session: {session_token, expires_in, workspace, workspace_expires_in}. In
+ * ``workspace`` (sent as a header, a secret like the token) while the platform knows it. */
+export const initiateSession = (workspace = null) =>
+  request("GET", "utils/session/initiate", { headers: workspace ? { [WORKSPACE_HEADER]: workspace } : {} });
 
 export const heartbeatSession = (token) => request("POST", "utils/session/heartbeat", { token });
 
@@ -192,6 +196,26 @@ export async function followOptimization(token, jobId, onEvent, signal) {
       if (data.length) onEvent(name, JSON.parse(data.join("\n")));
     }
   }
+}
+
+// --- stored runs ------------------------------------------------------------------------------
+
+/** The workspace's runs, newest first: {runs: [{run_id, strategy, symbol, ..., metrics}], total}. */
+export const listRuns = (token, limit = 200) => request("GET", "runs/", { token, query: { limit } });
+
+/** A whole stored run: {run_id, kind, created, request, summary, result, stored}. */
+export const fetchRun = (token, runId) => request("GET", `runs/${encodeURIComponent(runId)}`, { token });
+
+export const deleteRun = (token, runId) => request("DELETE", `runs/${encodeURIComponent(runId)}`, { token });
+
+/**
+ * A run's download ("trades.csv" or "report.json") as {blob, filename}: fetched with the session
+ * header (a plain link could not carry it), to be saved by the page.
+ */
+export async function downloadRun(token, runId, file) {
+  const res = await answer("GET", `runs/${encodeURIComponent(runId)}/${file}`, { token, accept: "*/*" });
+  const named = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "");
+  return { blob: await res.blob(), filename: named?.[1] ?? `run-${runId}-${file}` };
 }
 
 // --- imported data ---------------------------------------------------------------------------

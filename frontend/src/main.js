@@ -9,8 +9,9 @@ import { ImportDialog } from "./importer.js";
 import { installLogin } from "./login.js";
 import { OptimizePanel } from "./optimize.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
+import { chartOfRun, createdText, RunsPanel } from "./runs.js";
 import { Session } from "./session.js";
-import { StrategyPanel } from "./strategy.js";
+import { sameChart, StrategyPanel } from "./strategy.js";
 import { isoDate, normalizeSymbol, SymbolSuggestions } from "./symbols.js";
 import { exchangeDate } from "./time.js";
 import { Toasts } from "./toast.js";
@@ -30,6 +31,32 @@ const strategy = new StrategyPanel({ session, view, data, toasts });
 const optimize = new OptimizePanel({ session, data, strategy, toasts, showTab });
 const suggestions = new SymbolSuggestions({ session, list: $("symbols"), fallback: SYMBOLS });
 const importer = new ImportDialog({ session, toasts, suggestions, onChart: chartImported });
+const runs = new RunsPanel({ session, toasts, onOpen: showStoredRun });
+
+// Every backtest is stored as a run: the Runs list hears of each one the panel receives.
+const runBacktest = strategy.run.bind(strategy);
+strategy.run = async (...args) => {
+  const result = await runBacktest(...args);
+  if (result?.run_id) runs.refresh();
+  return result;
+};
+
+/**
+ * Show a stored run ({summary, result}) in the Backtest panel as a fresh run is shown: drawn on
+ * the chart when it ran on the chart on screen, else labelled as another chart's (with "Show
+ * that chart"), by the panel's own stale-result logic.
+ */
+function showStoredRun(record) {
+  const spec = chartOfRun(record.summary);
+  strategy.lastResult = record.result;
+  strategy.resultSpec = spec;
+  strategy.stale = !sameChart(spec, data.spec);
+  if (!strategy.stale) view.setBacktest(record.result);
+  strategy._showResult(record.result);
+  const summary = $("backtest-summary");
+  summary.textContent = `Stored run of ${createdText(record.created)} · ${summary.textContent}`;
+  showTab("strategy");
+}
 
 const UNIT_S = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const seconds = (interval) => {
@@ -138,8 +165,10 @@ function showChartState(state) {
   $("status-timing").textContent = t.loadMs !== null ? `first candle ${Math.round(t.loadMs)} ms${t.chunkMs !== null ? ` · last chunk ${Math.round(t.chunkMs)} ms` : ""}` : "";
 }
 
+const TABS = ["strategy", "optimize", "runs"];
+
 function showTab(name) {
-  for (const tab of ["strategy", "optimize"]) {
+  for (const tab of TABS) {
     const on = tab === name;
     $(`tab-${tab}`).setAttribute("aria-selected", String(on));
     $(`tab-${tab}`).classList.toggle("tab-active", on);
@@ -150,7 +179,7 @@ function showTab(name) {
 }
 
 function buildTabs() {
-  const tabs = ["strategy", "optimize"];
+  const tabs = TABS;
   for (const name of tabs) {
     $(`tab-${name}`).addEventListener("click", () => showTab(name));
     $(`tab-${name}`).addEventListener("keydown", (event) => {
@@ -161,7 +190,7 @@ function buildTabs() {
       $(`tab-${next}`).focus();
     });
   }
-  showTab(loadPrefs().tab === "optimize" ? "optimize" : "strategy");
+  showTab(TABS.includes(loadPrefs().tab) ? loadPrefs().tab : "strategy");
 }
 
 function showSession({ state, error }) {
@@ -194,10 +223,11 @@ window.__app = Object.freeze({
   chart: () => view.snapshot(),
   times: () => view.utc.slice(),
   data: () => data.state(),
-  session: () => ({ token: session.token, initiations: session.initiations, heartbeats: session.heartbeats }),
+  session: () => ({ token: session.token, initiations: session.initiations, heartbeats: session.heartbeats, resumed: session.resumed }),
   backtest: () => strategy.snapshot(),
   tradeOrder: () => strategy.list.order.slice(),
   optimize: () => optimize.snapshot(),
+  runs: () => runs.snapshot(),
   toasts: () => toasts.shown.map((t) => ({ ...t })),
   imports: () => importer.snapshot(),
   symbols: () => suggestions.snapshot(),
