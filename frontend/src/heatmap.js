@@ -5,9 +5,10 @@ import { formatParam } from "./format.js";
 
 /**
  * Reduce an optimization surface to a grid over parameters ``xName`` and ``yName`` (``yName``
- * null: one row). Each cell keeps the best objective and the combination index that has it.
+ * null: one row). Each cell keeps the best value of ``layer`` (the objective, or its plateau:
+ * the neighbours' mean) and the combination index that has it.
  */
-export function heatmapGrid(surface, xName, yName, maximize = true) {
+export function heatmapGrid(surface, xName, yName, maximize = true, layer = "objective") {
   const xk = surface.names.indexOf(xName);
   const yk = yName ? surface.names.indexOf(yName) : -1;
   const xs = surface.axes[xName];
@@ -16,7 +17,7 @@ export function heatmapGrid(surface, xName, yName, maximize = true) {
   const best = new Int32Array(xs.length * ys.length).fill(-1);
   const tested = new Int32Array(xs.length * ys.length); // combinations per cell, any value
   const better = maximize ? (a, b) => a > b : (a, b) => a < b;
-  surface.objective.forEach((value, combo) => {
+  (surface[layer] ?? surface.objective).forEach((value, combo) => {
     const index = surface.index[combo];
     const cell = (yk >= 0 ? index[yk] : 0) * xs.length + index[xk];
     tested[cell] += 1;

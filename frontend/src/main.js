@@ -251,6 +251,7 @@ async function start() {
   suggestions.refresh(); // imported and feed symbols for the symbol box, in the background
   await strategy.init();
   await loadChart();
+  await optimize.resume(); // a job started before a reload: its progress (and cancel) or result
   ready = true; // the remembered chart has loaded (or failed with a toast)
 }
 

@@ -15,6 +15,10 @@ import { comboParams, Heatmap, heatmapGrid } from "./heatmap.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
 import { satisfies } from "./strategy.js";
 import { formatUtcAsExchange } from "./time.js";
+import { drawBands, drawCurve, downloadText, surfaceCsv, topCsv } from "./optimize_views.js";
+
+const SWEEP_INTERVALS = ["1m", "5m", "15m", "30m", "1h", "1d"];
+const JOB_KEY = "optimize-job"; // the running job's id, kept across reloads to reattach
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const ENUMERATE_UP_TO = 200_000;
@@ -80,7 +84,17 @@ export class OptimizePanel {
       this.submit();
     });
     document.getElementById("cancel-optimize").addEventListener("click", () => this.cancel());
-    for (const id of ["heat-x", "heat-y"]) document.getElementById(id).addEventListener("change", () => this._drawHeatmap());
+    for (const id of ["heat-x", "heat-y", "heat-layer"]) document.getElementById(id).addEventListener("change", () => this._drawHeatmap());
+    const method = document.getElementById("opt-method");
+    method.addEventListener("change", () => {
+      document.getElementById("opt-trials").disabled = method.value === "grid";
+    });
+    document.getElementById("opt-intervals").innerHTML = SWEEP_INTERVALS.map((i) =>
+      `<label class="flex items-center gap-1"><input type="checkbox" class="checkbox checkbox-xs" data-interval="${i}"> ${i}</label>`).join("");
+    document.getElementById("opt-download-top").addEventListener("click", () =>
+      this.result && downloadText(`top-${this.lastJobId ?? "job"}.csv`, topCsv(this.result), "text/csv"));
+    document.getElementById("opt-download-surface").addEventListener("click", () =>
+      this.result && downloadText(`surface-${this.lastJobId ?? "job"}.csv`, surfaceCsv(this.result), "text/csv"));
     strategy.onStrategyChange((spec) => this.setStrategy(spec));
   }
 
@@ -219,6 +233,7 @@ export class OptimizePanel {
       ...this.data.spec,
       ...this.strategy.trading(),
     };
+    Object.assign(body, this._advanced());
     if (document.getElementById("wf-enabled").checked) {
       body.walk_forward = {
         splits: Number(document.getElementById("wf-splits").value),
@@ -230,9 +245,10 @@ export class OptimizePanel {
     this._progress({ status: "submitting", done: 0, total: this.combinations ?? 0, eta_s: null });
     try {
       const answer = await this.session.call((token) => submitOptimization(token, body));
-      this.job = { id: answer.job_id, token: this.session.token, combinations: answer.combinations, objective: body.objective };
+      this.job = { id: answer.job_id, token: this.session.token, combinations: answer.trials ?? answer.combinations, objective: body.objective };
+      localStorage.setItem(JOB_KEY, answer.job_id);
       this.progressEvents = 0;
-      this._progress({ status: "queued", done: 0, total: answer.combinations, eta_s: null });
+      this._progress({ status: "queued", done: 0, total: answer.trials ?? answer.combinations, eta_s: null });
       this._watch();
     } catch (err) {
       this._progress(null);
@@ -314,7 +330,9 @@ export class OptimizePanel {
         document.getElementById("opt-eta").textContent =
           `${placement.device.toUpperCase()} · ${placement.chunks} chunk${placement.chunks === 1 ? "" : "s"} · ${timings.total_s.toFixed(1)} s`;
       }
-      this.toasts.show({ kind: "success", title: "Optimization finished", message: `${(status.progress?.total ?? 0).toLocaleString("en-US")} combinations tested.`, key: "optimize" });
+      if (!this._resuming) {
+        this.toasts.show({ kind: "success", title: "Optimization finished", message: `${(status.progress?.total ?? 0).toLocaleString("en-US")} combinations tested.`, key: "optimize" });
+      }
     } else if (status.status === "failed") {
       this.toasts.show({ kind: "error", title: "Optimization failed", message: status.error ?? "unknown error", key: "optimize" });
     } else if (status.status === "cancelled") {
@@ -322,7 +340,9 @@ export class OptimizePanel {
     } else if (status.status !== "succeeded") {
       this.toasts.show({ kind: "error", title: "Optimization lost", message: status.error ?? status.status, key: "optimize" });
     }
+    this.lastJobId = job?.id ?? this.lastJobId;
     this.job = null;
+    this._resuming = false;
   }
 
   /** Cancel the running job. */
@@ -415,7 +435,91 @@ export class OptimizePanel {
     hx.value = choices[0] ?? "";
     hy.value = choices[1] ?? "";
     this._drawHeatmap();
+    this._showSummary(result);
+    this._showCensus(result.census);
+    this._showMonteCarlo(result.monte_carlo);
     this._showWalkForward(result.walk_forward);
+    const efficiency = result.walk_forward_efficiency;
+    document.getElementById("wf-efficiency").textContent = result.walk_forward
+      ? `efficiency ${Number.isFinite(efficiency) ? efficiency.toFixed(2) : "–"} (out-of-sample CAGR / in-sample)` : "";
+    if (result.walk_forward_equity) drawCurve(document.getElementById("wf-equity"), result.walk_forward_equity);
+  }
+
+  /** Search, robustness and ranking settings from the form (only what differs from the API's defaults). */
+  _advanced() {
+    const out = {};
+    const method = document.getElementById("opt-method").value;
+    if (method !== "grid") {
+      out.search = { method, trials: Number(document.getElementById("opt-trials").value) || 500, seed: Number(document.getElementById("opt-seed").value) || 0 };
+    }
+    out.min_trades = Number(document.getElementById("opt-min-trades").value) || 0;
+    out.select = document.getElementById("opt-select").value;
+    const paths = Number(document.getElementById("opt-mc-paths").value);
+    if (paths >= 100) out.monte_carlo = { paths, top: 5, seed: Number(document.getElementById("opt-seed").value) || 0 };
+    const symbols = document.getElementById("opt-symbols").value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+    if (symbols.length) out.symbols = symbols;
+    const intervals = [...document.querySelectorAll("[data-interval]:checked")].map((i) => i.dataset.interval);
+    if (intervals.length) out.intervals = intervals;
+    return out;
+  }
+
+  _showSummary(result) {
+    const search = result.search ?? {};
+    const lines = [];
+    const evaluated = search.evaluated ?? result.combinations;
+    lines.push(`${(evaluated ?? 0).toLocaleString("en-US")} combinations evaluated${search.method && search.method !== "grid" ? ` by ${search.method} search (${search.sampler ?? "seeded draws"}, seed ${search.seed}) of ${search.grid_combinations.toLocaleString("en-US")}` : ""}; ${(result.ranked ?? 0).toLocaleString("en-US")} ranked, ${(result.below_min_trades ?? 0).toLocaleString("en-US")} with fewer than ${result.min_trades} trades left out.`);
+    const dsr = result.deflated_sharpe;
+    if (dsr !== undefined) {
+      lines.push(`Deflated Sharpe of the best: <strong class="${dsr >= 0.95 ? "up" : "down"}">${Number.isFinite(dsr) ? dsr.toFixed(3) : "–"}</strong> (chance its Sharpe beats the luckiest of ${result.trials} unskilled trials; 0.95+ is convincing).`);
+    }
+    if (!result.best) lines.push("<strong class=\"down\">No combination made the minimum number of trades.</strong>");
+    else if (result.select === "plateau") lines.push("Best chosen by its plateau: the mean objective over its grid neighbours.");
+    document.getElementById("opt-summary").innerHTML = lines.map((l) => `<p>${l}</p>`).join("");
+  }
+
+  _showCensus(census) {
+    const box = document.getElementById("census-result");
+    box.hidden = !census?.length;
+    if (!census?.length) return;
+    const objective = this._objectiveName();
+    document.getElementById("census-table").innerHTML =
+      `<thead><tr><th>Symbol</th><th>Best</th><th class="text-right">${escapeHtml(METRIC_INFO[objective]?.label ?? objective)}</th><th class="text-right">Plateau</th><th class="text-right">Ranked</th></tr></thead><tbody>` +
+      census.map((row) => {
+        const best = row.best;
+        const params = best ? Object.entries(best.params).filter(([k]) => k !== "symbol").map(([k, v]) => `${escapeHtml(k)}=${formatParam(v)}`).join(" ") : "none ranked";
+        return `<tr><td class="font-mono">${escapeHtml(row.symbol)}</td><td class="font-mono">${params}</td>` +
+          `<td class="text-right font-mono">${best ? formatMetric(objective, best.metrics[objective]) : "–"}</td>` +
+          `<td class="text-right font-mono">${best ? formatMetric(objective, best.plateau?.mean) : "–"}</td>` +
+          `<td class="text-right font-mono">${row.ranked}/${row.combinations}</td></tr>`;
+      }).join("") + "</tbody>";
+  }
+
+  _showMonteCarlo(rows) {
+    const box = document.getElementById("mc-result");
+    box.hidden = !rows?.length;
+    if (rows?.length) drawBands(document.getElementById("mc-chart"), rows);
+  }
+
+  /** Reattach to a job this browser started before a reload, if it is still known. */
+  async resume() {
+    const id = localStorage.getItem(JOB_KEY);
+    if (!id || this.job) return false;
+    try {
+      const token = await this.session.current();
+      const view = await optimizationStatus(token, id);
+      this.job = { id, token, combinations: view.progress?.total, objective: view.result?.objective };
+      if (TERMINAL.has(view.status)) {
+        this._resuming = true;
+        await this._finish(view);
+      } else {
+        this._progress({ status: view.status, ...view.progress, eta_s: view.eta_s });
+        this._watch();
+      }
+      return true;
+    } catch {
+      localStorage.removeItem(JOB_KEY);
+      return false;
+    }
   }
 
   _drawHeatmap() {
@@ -424,7 +528,8 @@ export class OptimizePanel {
     const x = document.getElementById("heat-x").value;
     let y = document.getElementById("heat-y").value || null;
     if (y === x) y = null;
-    const grid = heatmapGrid(surface, x, y, this._maximize());
+    const layer = document.getElementById("heat-layer").value;
+    const grid = heatmapGrid(surface, x, y, this._maximize(), layer);
     this.heatmap.render(grid);
     document.getElementById("heat-min").textContent = this._formatObjective(grid.maximize ? grid.min : grid.max);
     document.getElementById("heat-max").textContent = this._formatObjective(grid.maximize ? grid.max : grid.min);
@@ -454,7 +559,7 @@ export class OptimizePanel {
   /** A read-only snapshot for tests. */
   snapshot() {
     return {
-      jobId: this.job?.id ?? this.status?.job_id ?? null,
+      jobId: this.job?.id ?? this.lastJobId ?? null,
       status: this.status?.status ?? this.progress?.status ?? null,
       progress: this.progress ? { ...this.progress } : null,
       progressEvents: this.progressEvents,
@@ -464,6 +569,11 @@ export class OptimizePanel {
         ? { x: this.grid.xName, y: this.grid.yName, columns: this.grid.xs.length, rows: this.grid.ys.length, filled: this.grid.filled, renders: this.heatmap.renders }
         : null,
       walkForward: this.result?.walk_forward?.length ?? 0,
+      census: this.result?.census?.length ?? 0,
+      monteCarlo: this.result?.monte_carlo?.length ?? 0,
+      deflatedSharpe: this.result?.deflated_sharpe ?? null,
+      search: this.result?.search ?? null,
+      heatLayer: document.getElementById("heat-layer").value,
     };
   }
 }
