@@ -18,19 +18,12 @@ import time
 
 import numpy as np
 
+from bench.sweep import _bars
+
 BARS, COMBINATIONS = 1_000_000, 10_000
 BYTES_PER_BAR_EVALUATION = 48
 CPU_SAMPLE = 200
 """Combinations the CPU sweep runs on the same bars (its rate is per combination)."""
-
-
-def _bars(n: int) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(42)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.0008, n)))
-    open_ = np.r_[close[0], close[:-1]]
-    high = np.maximum(open_, close) * (1 + rng.random(n) * 0.0005)
-    low = np.minimum(open_, close) * (1 - rng.random(n) * 0.0005)
-    return 1_700_000_000 + 60 * np.arange(n, dtype=np.int64), open_, high, low, close
 
 
 def _grid() -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +54,7 @@ def main() -> None:
     from kernels.backtest_cuda import sweep_ema_cross_cuda, sweep_sma_cross_cuda
     from kernels.crossover_sweep import sweep_sma_cross
 
-    t, o, h, l, c = _bars(BARS)
+    t, o, h, l, c = _bars(BARS)  # bench.sweep's one-minute walk
     fasts, slows = _grid()
     params = pack_params(0, False, 0.0005, 0.0, 0.0, 0.0, 0.0, 1.0, 100_000.0)
     whole = [(0, BARS)]

@@ -37,7 +37,7 @@ from deployments.optimize.result import (
     walk_forward_segments,
 )
 from deployments.optimize.scheduler import ensure_scheduler
-from deployments.sessions.access import require_session
+from deployments.sessions.access import require_session, require_workspace
 from strategies.registry import LiveRegistry
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -128,8 +128,9 @@ class OptimizeIngress(Ingress):
 
     @api.post("/", status_code=202, responses=error_responses(429))
     async def submit(self, body: OptimizeIn, session_token: SessionToken) -> OrjsonResponse:
-        """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream."""
-        await require_session(self._sessions, session_token)
+        """Queue a sweep of ``body.grid``; answers 202 with the job id to poll or stream. A
+        job that succeeds is stored as a run of the session's workspace (``result.run_id``)."""
+        workspace = await require_workspace(self._sessions, self._workspaces, session_token)
         spec = await find_strategy(self._registry, body.strategy)
         limit = self._settings.optimize_max_combinations
         if body.search.method != "grid" and (body.search.trials or 0) > limit:
@@ -150,7 +151,7 @@ class OptimizeIngress(Ingress):
         for one, _ in series:
             check_settings(body, one, self._settings.max_request_days)
         trials = body.trial_count(size)
-        admitted = {"chart": chart.as_json(), "bars": bars,
+        admitted = {"chart": chart.as_json(), "bars": bars, "workspace": workspace,
                     "series": [{"chart": one.as_json(), "bars": n} for one, n in series]}
         job_id = await self._jobs.create(
             session_token, body.model_dump(mode="json"), admitted, trials, body.objective,

@@ -43,6 +43,7 @@ from deployments.optimize.search import make_search
 from deployments.optimize.series import Series, series_of, with_series_axes
 from deployments.optimize.surface_search import Sweep, search_surface
 from deployments.optimize.top_runs import out_of_sample_equity, top_extras
+from deployments.runs.store import RunStore
 from kernels.backtest import Context, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.registry import load_registry
@@ -160,6 +161,10 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
                            "cuda_simulator": any(r["cuda_simulator"] for r in ran)}
     result["timings"] = {"prepare_s": round(loaded - began, 4), "sweep_s": round(swept - loaded, 4),
                          "total_s": round(time.perf_counter() - began, 4)}
+    if admitted.get("workspace"):  # kept as a run: it outlives the session and its job
+        runs = RunStore.from_settings(client, settings)
+        result["run_id"] = await outlasting_outages(lambda: runs.save(
+            admitted["workspace"], "optimize", record["request"], result))
     await outlasting_outages(lambda: store.update(
         job_id, ("running",), status="succeeded", done=len(evaluated), finished_at=time.time(),
         device=device, result=result))

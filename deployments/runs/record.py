@@ -47,11 +47,12 @@ def new_run_id() -> str:
 
 def summarize(request: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """The fields a list of runs shows: strategy, chart, parameters, sizes, headline metrics."""
-    metrics = result.get("metrics") or {}
+    best = result.get("best") or {}  # an optimization: its best row
+    metrics = result.get("metrics") or best.get("metrics") or {}
     chart = {name: result.get(name, request.get(name)) for name in CHART_FIELDS}
     return {
         "strategy": result.get("strategy", request.get("strategy")), **chart,
-        "params": result.get("params", request.get("params")),
+        "params": result.get("params", request.get("params", best.get("params"))),
         "initial_cash": request.get("initial_cash"),
         "bars": result.get("bars"), "trades": len(result.get("trades") or ()),
         "metrics": {name: metrics.get(name) for name in HEADLINE_METRICS},

@@ -47,6 +47,10 @@ strategy.run = async (...args) => {
  * that chart"), by the panel's own stale-result logic.
  */
 function showStoredRun(record) {
+  if (record.kind === "optimize") {
+    optimize.showStored(record);
+    return;
+  }
   const spec = chartOfRun(record.summary);
   strategy.lastResult = record.result;
   strategy.resultSpec = spec;
@@ -251,6 +255,7 @@ async function start() {
   suggestions.refresh(); // imported and feed symbols for the symbol box, in the background
   await strategy.init();
   await loadChart();
+  optimize.onStored = () => runs.refresh(); // a finished job is a run too
   await optimize.resume(); // a job started before a reload: its progress (and cancel) or result
   ready = true; // the remembered chart has loaded (or failed with a toast)
 }

@@ -330,6 +330,7 @@ export class OptimizePanel {
         document.getElementById("opt-eta").textContent =
           `${placement.device.toUpperCase()} · ${placement.chunks} chunk${placement.chunks === 1 ? "" : "s"} · ${timings.total_s.toFixed(1)} s`;
       }
+      if (status.result.run_id) this.onStored?.();
       if (!this._resuming) {
         this.toasts.show({ kind: "success", title: "Optimization finished", message: `${(status.progress?.total ?? 0).toLocaleString("en-US")} combinations tested.`, key: "optimize" });
       }
@@ -498,6 +499,15 @@ export class OptimizePanel {
     const box = document.getElementById("mc-result");
     box.hidden = !rows?.length;
     if (rows?.length) drawBands(document.getElementById("mc-chart"), rows);
+  }
+
+  /** Show a stored optimization (a run of kind "optimize" from the Runs tab). */
+  showStored(record) {
+    this.result = record.result;
+    this.lastJobId = record.run_id;
+    this._showResult(record.result);
+    document.getElementById("opt-eta").textContent = `stored run of ${new Date(record.created * 1000).toLocaleString()}`;
+    this.showTab("optimize");
   }
 
   /** Reattach to a job this browser started before a reload, if it is still known. */

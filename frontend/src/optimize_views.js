@@ -2,6 +2,7 @@
 // walk-forward equity, and CSV downloads of the top table and the surface (built in the
 // browser from the result it holds).
 import { formatParam } from "./format.js";
+import { save } from "./runs.js";
 
 const INK = "#b2b5be";
 const GRID = "#2a2e39";
@@ -110,12 +111,5 @@ export function surfaceCsv(result) {
 
 /** Save ``text`` as a file called ``name``. */
 export function downloadText(name, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  save(new Blob([text], { type }), name);
 }

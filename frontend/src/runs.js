@@ -24,7 +24,7 @@ export const chartOfRun = (summary) =>
   ({ symbol: summary.symbol, interval: summary.interval, start: summary.start, end: summary.end, rth: summary.rth !== false });
 
 /** Save ``blob`` as ``filename`` through a temporary link (the browser's download). */
-function save(blob, filename) {
+export function save(blob, filename) {
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;

@@ -448,3 +448,17 @@ def test_bad_series_axes_are_refused_naming_the_element(http, token, overrides, 
     answer = http.post("/optimize/", json=_body(**overrides), headers=session_headers(token))
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["field"] == field
+
+
+def test_a_finished_job_is_stored_as_a_run_of_the_workspace(http, token, feed_ready):
+    job = _finish(http, _submit(http, token, _body()), token)
+    result = job["result"]
+    run_id = result["run_id"]
+    stored = http.get(f"/runs/{run_id}", headers=session_headers(token))
+    assert stored.status_code == 200, stored.text
+    record = stored.json()
+    assert record["kind"] == "optimize" and record["request"]["grid"] == _body()["grid"]
+    assert record["result"]["best"] == result["best"]
+    assert record["summary"]["params"] == result["best"]["params"]
+    listed = http.get("/runs/", headers=session_headers(token)).json()
+    assert run_id in [run["run_id"] for run in listed["runs"]]
