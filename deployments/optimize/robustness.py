@@ -14,6 +14,8 @@ from statistics import NormalDist
 import numpy as np
 
 EULER_GAMMA = 0.5772156649015329
+FAN_STEPS = 41
+"""Trade counts a Monte Carlo fan is given at (the start and the end included)."""
 DENSE_CELLS = 20_000_000
 """Largest dense grid the neighbourhood scores are computed on; sparser grids use a lookup."""
 
@@ -127,8 +129,9 @@ def account_returns(pnl: np.ndarray, equity_before: np.ndarray) -> np.ndarray:
 def monte_carlo(returns: np.ndarray, paths: int, seed: int) -> dict:
     """Bootstrap of the trade sequence: ``paths`` sequences of as many trades, drawn with
     replacement from ``returns`` (fractions of the account), compounded. Answers
-    ``{paths, trades, final_return: {p5, p50, p95}, max_drawdown: {p5, p50, p95}}``;
-    reproducible for a ``seed``.
+    ``{paths, trades, final_return: {p5, p50, p95}, max_drawdown: {p5, p50, p95}, fan}``, the
+    fan holding the 5/50/95% equity (1 = the start) after ``trades`` of up to ``FAN_STEPS``
+    evenly spaced trade counts; reproducible for a ``seed``.
 
     >>> bands = monte_carlo(np.array([0.1, -0.05]), 2000, seed=7)
     >>> bands["final_return"]["p5"] < bands["final_return"]["p50"] < bands["final_return"]["p95"]
@@ -136,7 +139,8 @@ def monte_carlo(returns: np.ndarray, paths: int, seed: int) -> dict:
     """
     returns = np.asarray(returns, np.float64)
     if returns.size == 0:
-        return {"paths": 0, "trades": 0, "final_return": None, "max_drawdown": None}
+        return {"paths": 0, "trades": 0, "final_return": None, "max_drawdown": None,
+                "fan": None}
     rng = np.random.default_rng(seed)
     draws = returns[rng.integers(0, returns.size, size=(paths, returns.size))]
     equity = np.cumprod(1.0 + draws, axis=1)
@@ -148,5 +152,12 @@ def monte_carlo(returns: np.ndarray, paths: int, seed: int) -> dict:
         p5, p50, p95 = np.percentile(sample, [5, 50, 95])
         return {"p5": float(p5), "p50": float(p50), "p95": float(p95)}
 
+    steps = np.unique(np.linspace(0, returns.size, min(FAN_STEPS, returns.size + 1)).round()
+                      ).astype(np.int64)
+    start = np.ones((paths, 1))
+    at = np.hstack([start, equity])[:, steps]
+    low, mid, high = np.percentile(at, [5, 50, 95], axis=0)
+    fan = {"trades": steps.tolist(), "p5": low.tolist(), "p50": mid.tolist(),
+           "p95": high.tolist()}
     return {"paths": int(paths), "trades": int(returns.size), "final_return": bands(final),
-            "max_drawdown": bands(drawdown)}
+            "max_drawdown": bands(drawdown), "fan": fan}

@@ -15,7 +15,7 @@ import { comboParams, Heatmap, heatmapGrid } from "./heatmap.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
 import { satisfies } from "./strategy.js";
 import { formatUtcAsExchange } from "./time.js";
-import { drawBands, drawCurve, downloadText, surfaceCsv, topCsv } from "./optimize_views.js";
+import { drawBands, drawCurve, drawFan, downloadText, surfaceCsv, topCsv } from "./optimize_views.js";
 
 const SWEEP_INTERVALS = ["1m", "5m", "15m", "30m", "1h", "1d"];
 const JOB_KEY = "optimize-job"; // the running job's id, kept across reloads to reattach
@@ -498,7 +498,9 @@ export class OptimizePanel {
   _showMonteCarlo(rows) {
     const box = document.getElementById("mc-result");
     box.hidden = !rows?.length;
-    if (rows?.length) drawBands(document.getElementById("mc-chart"), rows);
+    if (!rows?.length) return;
+    drawBands(document.getElementById("mc-chart"), rows);
+    if (rows[0].fan) drawFan(document.getElementById("mc-fan"), rows[0].fan);
   }
 
   /** Show a stored optimization (a run of kind "optimize" from the Runs tab). */
@@ -581,6 +583,7 @@ export class OptimizePanel {
       walkForward: this.result?.walk_forward?.length ?? 0,
       census: this.result?.census?.length ?? 0,
       monteCarlo: this.result?.monte_carlo?.length ?? 0,
+      monteCarloFan: this.result?.monte_carlo?.[0]?.fan?.trades?.length ?? 0,
       deflatedSharpe: this.result?.deflated_sharpe ?? null,
       search: this.result?.search ?? null,
       heatLayer: document.getElementById("heat-layer").value,

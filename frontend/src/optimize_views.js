@@ -57,6 +57,36 @@ export function drawBands(canvas, rows) {
   ctx.fillText(pct(hi), width - 48, height - 3);
 }
 
+/** The fan of the best row: 5-95% and 50% of the equity (1 = start) after each number of
+ * resampled trades. */
+export function drawFan(canvas, fan) {
+  const { ctx, width, height } = sized(canvas);
+  const all = [...fan.p5, ...fan.p95].filter(Number.isFinite);
+  const lo = Math.min(1, ...all);
+  const hi = Math.max(1, ...all);
+  const last = fan.trades.at(-1) || 1;
+  const x = (k) => 30 + (fan.trades[k] / last) * (width - 36);
+  const y = (v) => height - 14 - ((v - lo) / (hi - lo || 1)) * (height - 24);
+  ctx.fillStyle = "rgba(38,166,154,0.25)";
+  ctx.beginPath();
+  fan.p95.forEach((v, k) => (k ? ctx.lineTo(x(k), y(v)) : ctx.moveTo(x(k), y(v))));
+  for (let k = fan.p5.length - 1; k >= 0; k -= 1) ctx.lineTo(x(k), y(fan.p5[k]));
+  ctx.fill();
+  ctx.strokeStyle = "#26a69a";
+  ctx.beginPath();
+  fan.p50.forEach((v, k) => (k ? ctx.lineTo(x(k), y(v)) : ctx.moveTo(x(k), y(v))));
+  ctx.stroke();
+  ctx.strokeStyle = GRID;
+  ctx.beginPath();
+  ctx.moveTo(30, y(1));
+  ctx.lineTo(width - 4, y(1));
+  ctx.stroke();
+  ctx.fillStyle = INK;
+  ctx.fillText(pct(hi - 1), 2, 10);
+  ctx.fillText(pct(lo - 1), 2, height - 14);
+  ctx.fillText(`${last} trades`, width - 60, height - 2);
+}
+
 /** A line of ``{t, v}`` (the stitched out-of-sample equity) with its first and last value. */
 export function drawCurve(canvas, curve) {
   const { ctx, width, height } = sized(canvas);

@@ -124,6 +124,7 @@ def test_search_axes_and_robustness_views_and_a_job_reattached_after_a_reload(pa
     expect(page.locator("#opt-summary")).to_contain_text("Deflated Sharpe of the best")
     expect(page.locator("#census-table tbody tr")).to_have_count(2)
     expect(page.locator("#mc-result")).to_be_visible()
+    assert snap["monteCarloFan"] >= 2, "the best row's fan over its trades is drawn"
     options = page.locator("#heat-x option").all_inner_texts()
     assert {"interval", "symbol"} <= set(options)
     page.locator("#heat-x").select_option("symbol")

@@ -68,6 +68,10 @@ def test_monte_carlo_bands_are_reproducible_and_exact_when_every_trade_is_alike(
     bands = first["final_return"]
     assert bands["p5"] < bands["p50"] < bands["p95"]
     assert 0 <= first["max_drawdown"]["p5"] <= first["max_drawdown"]["p95"] <= 1
+    fan = first["fan"]
+    assert fan["trades"] == [0, 1, 2, 3, 4, 5] and fan["p5"][0] == fan["p95"][0] == 1.0
+    assert fan["p50"][-1] == pytest.approx(1 + bands["p50"])
+    assert all(a <= b <= c for a, b, c in zip(fan["p5"], fan["p50"], fan["p95"], strict=True))
     alike = monte_carlo(np.full(3, 0.1), 100, seed=0)
     assert alike["final_return"] == {key: pytest.approx(1.1 ** 3 - 1) for key in
                                      ("p5", "p50", "p95")}
