@@ -12,7 +12,7 @@ Targets: >= 50x vectorbt's speed at 20k bars; 1M bars x 994 combinations in <= 5
 The new options' cost: a trailing stop with a time exit, and a trailing stop with a target
 resolved on one-second base bars, each next to the plain sweep. Then the end-to-end line
 (:mod:`bench.optimize_job`): a 10,000-combination job through ``/optimize`` next to the bare
-kernel on the same bars (target <= 1.5x).
+kernel on the same bars (target <= 1.3x).
 """
 
 from __future__ import annotations
