@@ -11,7 +11,7 @@ import { OptimizePanel } from "./optimize.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
 import { chartOfRun, createdText, RunsPanel } from "./runs.js";
 import { Session } from "./session.js";
-import { sameChart, StrategyPanel } from "./strategy.js";
+import { StrategyPanel } from "./strategy.js";
 import { isoDate, normalizeSymbol, SymbolSuggestions } from "./symbols.js";
 import { exchangeDate } from "./time.js";
 import { Toasts } from "./toast.js";
@@ -34,12 +34,9 @@ const importer = new ImportDialog({ session, toasts, suggestions, onChart: chart
 const runs = new RunsPanel({ session, toasts, onOpen: showStoredRun });
 
 // Every backtest is stored as a run: the Runs list hears of each one the panel receives.
-const runBacktest = strategy.run.bind(strategy);
-strategy.run = async (...args) => {
-  const result = await runBacktest(...args);
+strategy.onResult((result) => {
   if (result?.run_id) runs.refresh();
-  return result;
-};
+});
 
 /**
  * Show a stored run ({summary, result}) in the Backtest panel as a fresh run is shown: drawn on
@@ -52,11 +49,7 @@ function showStoredRun(record) {
     return;
   }
   const spec = chartOfRun(record.summary);
-  strategy.lastResult = record.result;
-  strategy.resultSpec = spec;
-  strategy.stale = !sameChart(spec, data.spec);
-  if (!strategy.stale) view.setBacktest(record.result);
-  strategy._showResult(record.result);
+  strategy.showResult(record.result, spec);
   const summary = $("backtest-summary");
   summary.textContent = `Stored run of ${createdText(record.created)} · ${summary.textContent}`;
   showTab("strategy");

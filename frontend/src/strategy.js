@@ -79,6 +79,7 @@ export class StrategyPanel {
     this._revealTicket = 0;
     this.showChart = null; // set by the app: load a chart spec into the controls and chart it
     this.listeners = new Set();
+    this.resultListeners = new Set();
     this.form = document.getElementById("backtest-form");
     this.select = document.getElementById("strategy");
     this.fields = document.getElementById("param-fields");
@@ -99,6 +100,21 @@ export class StrategyPanel {
       event.preventDefault();
       this.run();
     });
+  }
+
+  /** Show ``result`` of a backtest over chart ``spec`` (a fresh run or a stored one): drawn on
+   * the chart when it is the one on screen, else labelled as another chart's. */
+  showResult(result, spec) {
+    this.lastResult = result;
+    this.resultSpec = spec;
+    this.stale = !sameChart(spec, this.data.spec);
+    if (!this.stale) this.view.setBacktest(result);
+    this._showResult(result);
+  }
+
+  /** Call ``fn(result)`` after each backtest this panel runs. */
+  onResult(fn) {
+    this.resultListeners.add(fn);
   }
 
   /** Listen to strategy changes (the optimize panel rebuilds its grid). */
@@ -294,13 +310,10 @@ export class StrategyPanel {
     try {
       const result = await this.session.call((token) => runBacktest(token, body));
       withBarCounts(result);
-      this.lastResult = result;
-      this.resultSpec = chart;
       this.runs += 1;
-      this.stale = !sameChart(chart, this.data.spec);
-      if (!this.stale) this.view.setBacktest(result);
-      this._showResult(result);
+      this.showResult(result, chart);
       this.toasts.dismiss("backtest");
+      for (const fn of this.resultListeners) fn(result);
       return result;
     } catch (err) {
       this.toasts.show({ ...explain(err, "Backtest"), key: "backtest" });
