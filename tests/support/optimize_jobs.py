@@ -84,6 +84,14 @@ def orchestrator_tasks(job_id: str, state: str | None = None) -> list:
     return list_tasks(address=state_address(), filters=filters, detail=True, limit=10_000)
 
 
+def rerun_after_failure(tasks: list) -> list[str]:
+    """Names of chunk tasks with a failed attempt and a later attempt running or finished."""
+    failed = {t.name: t.attempt_number for t in tasks if t.state == "FAILED"}
+    return sorted({t.name for t in tasks if t.name in failed
+                   and t.attempt_number > failed[t.name]
+                   and t.state in ("RUNNING", "FINISHED")})
+
+
 def chunk_tasks(job_id: str, state: str | None = None) -> list:
     """Attempts of the job's chunk tasks ``optimize:<job_id>:chunk-<n>`` (in ``state``)."""
     filters = [("name", "!=", f"optimize:{job_id}")]
