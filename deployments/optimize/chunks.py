@@ -32,6 +32,9 @@ from strategies.spec import StrategySpec
 CHUNK_RETRIES = 3
 """Times a chunk task is re-run after its worker or node died."""
 CANCEL_POLL_S = 0.25
+SLOT_WAIT_S = 0.02
+"""How often a sweep whose chunks all wait for a slot (the job's other sweeps hold them)
+looks again."""
 
 
 log = logging.getLogger(__name__)
@@ -224,7 +227,13 @@ async def sweep_on_cluster(
     gpu_watch = _GpuWatch(settings) if pool.placements[0].device == "gpu" else None
     fill()
     try:
-        while running:
+        while running or queue:
+            if not running:  # every slot is busy with the job's other sweeps: wait for one
+                await asyncio.sleep(SLOT_WAIT_S)
+                if await cancelled():
+                    raise SweepCancelled(job_id)
+                fill()
+                continue
             finished, _ = await asyncio.wait(set(running), timeout=CANCEL_POLL_S,
                                              return_when=asyncio.FIRST_COMPLETED)
             for future in finished:
