@@ -56,8 +56,7 @@ class BacktestIngress(Ingress):
         if len(bars) < 2:
             raise FieldError("start", "the range holds fewer than two bars to trade on")
         check_settings(body, chart, self._settings.max_request_days)
-        context, tiers = await load_context(self._source, chart, bars, body,
-                                            self._settings.max_request_days)
+        context, tiers = await load_context(self._source, chart, bars, body)
         result = await asyncio.to_thread(run_backtest, spec, params, bars, body, context,
                                          tiers)
         answer = {**result, "symbol": chart.symbol}

@@ -22,13 +22,12 @@ def check_settings(body: TradingRequest, chart: ChartRequest, max_days: int) -> 
 
 
 async def load_context(source: ChartSource, chart: ChartRequest, bars: Bars,
-                       body: TradingRequest, max_days: int) -> tuple[Context, list[str]]:
-    """The bars' kernel context and the base resolutions it holds (finest first); FieldError
-    on ``intrabar`` when base bars over more than ``max_days`` trading days are asked for."""
+                       body: TradingRequest) -> tuple[Context, list[str]]:
+    """The bars' kernel context and the base resolutions it holds (finest first); the
+    caller has run :func:`check_settings` (at admission)."""
     ends = session_ends(bars.t, chart.zone) if body.flat_at_close else None
     if body.intrabar != "base_bars":
         return bar_context(len(bars), ends), []
-    check_settings(body, chart, max_days)
     base, tiers = await source.intrabar_base(chart)
     bounds = base_bounds(bars.t, chart.end, base.t)
     return bar_context(len(bars), ends, (bounds, base.o, base.h, base.l)), tiers

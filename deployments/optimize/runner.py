@@ -87,7 +87,7 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
     for chart in charts:
         bars = await outlasting_outages(lambda chart=chart: source.full(chart))
         context, _ = await outlasting_outages(lambda chart=chart, bars=bars: load_context(
-            source, chart, bars, body, settings.max_request_days))
+            source, chart, bars, body))
         series[(chart.symbol, chart.interval)] = Series(
             chart.symbol, chart.interval, (bars.t, bars.o, bars.h, bars.l, bars.c, bars.v),
             None if plain else context)

@@ -65,26 +65,27 @@ class RunList(BaseModel):
     total: int
 
 
-class RunRecord(BaseModel):
-    """A whole run: the request it took, the summary, the full answer, what storing thinned."""
+class RunHeader(BaseModel):
+    """What every view of a run starts with: its id, kind, time, request and summary."""
 
     run_id: str
     kind: str
     created: float
     request: dict[str, Any]
     summary: dict[str, Any]
-    result: dict[str, Any] = Field(description="The answer of the run (/backtest's body)")
+
+
+class RunRecord(RunHeader):
+    """A whole run: the request it took, the summary, the full answer, what storing thinned."""
+
+    result: dict[str, Any] = Field(
+        description="The answer of the run (/backtest's body, or an optimization's result)")
     stored: dict[str, Any] = Field(description="{complete: true}, or what was thinned")
 
 
-class RunReport(BaseModel):
+class RunReport(RunHeader):
     """A run's metrics, equity and drawdown curves and request, as a download."""
 
-    run_id: str
-    kind: str
-    created: float
-    request: dict[str, Any]
-    summary: dict[str, Any]
     metrics: dict[str, Any] | None
     equity: dict[str, Any] | None
     drawdown: dict[str, Any] | None
