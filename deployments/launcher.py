@@ -143,6 +143,10 @@ def main() -> int:
     """Run the platform in the foreground until Ctrl-C or SIGTERM."""
     try:
         settings = load_settings()
+        if settings.market_replay and settings.market_replay_origin is None:
+            # One market clock for every process: the replay starts now, for all of them.
+            os.environ["MARKET_REPLAY_ORIGIN"] = repr(time.time())
+            settings = load_settings()
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
@@ -151,8 +155,10 @@ def main() -> int:
         url = start_platform(http_port=settings.http_port, host=settings.host,
                              dashboard_port=settings.dashboard_port)
         _stop_on(signal.SIGTERM, signal.SIGINT)  # again: ray.init installs its own handlers
-        print(f"platform up: {url}/ (dashboard on {settings.host}:{settings.dashboard_port}); "
-              "Ctrl-C stops it", flush=True)
+        replay = (f"; replaying {settings.market_replay} at {settings.market_replay_speed:g}x"
+                  if settings.market_replay else "")
+        print(f"platform up: {url}/ (dashboard on {settings.host}:{settings.dashboard_port})"
+              f"{replay}; Ctrl-C stops it", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from feeds.market_clock import WALL_CLOCK, MarketClock, parse_replay_start
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,7 +63,30 @@ class Settings(BaseSettings):
     iqfeed_host: str = Field(default="127.0.0.1", description="Host where IQConnect listens.")
     iqfeed_lookup_port: int = Field(default=9100, ge=1, le=65535)
     iqfeed_admin_port: int = Field(default=9300, ge=1, le=65535)
+    iqfeed_derivative_port: int = Field(
+        default=9400, ge=1, le=65535, description="IQConnect's interval-bar streaming port."
+    )
+    iqfeed_level1_port: int = Field(
+        default=5009, ge=1, le=65535, description="IQConnect's Level 1 (trades) port."
+    )
     iqfeed_protocol: Literal["6.1", "6.2"] = Field(default="6.2")
+    market_replay: str | None = Field(
+        default=None,
+        description="Replay a past session instead of the live market (simulator only): a "
+                    "trading day (2026-11-20, from its regular open) or an Eastern date-time.",
+    )
+    market_replay_speed: float = Field(
+        default=1.0, gt=0, le=3600, description="How many times faster than real time a "
+                                                "replay runs (60: a minute per second).",
+    )
+    market_replay_origin: float | None = Field(
+        default=None, description="Wall-clock UTC second the replay started at; the launcher "
+                                  "sets it so every process shares one market clock.",
+    )
+    live_idle_unwatch_s: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="How long an upstream live watch nobody polls is kept before unwatching.",
+    )
     iqfeed_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="Longest wait for one history answer."
     )
@@ -218,6 +243,30 @@ class Settings(BaseSettings):
             ]
             raise ValueError(f"DTN credentials are incomplete: set {', '.join(missing)} too")
         return self
+
+    @field_validator("market_replay")
+    @classmethod
+    def _replay_start(cls, value: str | None) -> str | None:
+        if value:
+            parse_replay_start(value)  # ValueError names the problem
+        return value or None
+
+    @model_validator(mode="after")
+    def _replay_needs_simulator(self) -> Settings:
+        if self.market_replay and self.has_dtn_credentials:
+            raise ValueError("MARKET_REPLAY replays the simulator's market: unset the DTN "
+                             "credentials or MARKET_REPLAY")
+        return self
+
+    def market_clock(self) -> MarketClock:
+        """The market's clock: the wall clock, or the configured replay."""
+        if not self.market_replay:
+            return WALL_CLOCK
+        if self.market_replay_origin is None:
+            raise ConfigError("MARKET_REPLAY needs MARKET_REPLAY_ORIGIN (the wall-clock UTC "
+                              "second it started at; `make run` sets it)")
+        return MarketClock(parse_replay_start(self.market_replay), self.market_replay_speed,
+                           self.market_replay_origin)
 
     @property
     def has_dtn_credentials(self) -> bool:

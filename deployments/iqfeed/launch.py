@@ -47,6 +47,12 @@ def launch_command(settings: Settings, idle_exit_s: float = 5.0) -> LaunchComman
         "--host", settings.iqfeed_host,
         "--lookup-port", str(settings.iqfeed_lookup_port),
         "--admin-port", str(settings.iqfeed_admin_port),
+        "--derivative-port", str(settings.iqfeed_derivative_port),
+        "--level1-port", str(settings.iqfeed_level1_port),
         "--idle-exit-s", str(idle_exit_s),
     ]
+    clock = settings.market_clock()
+    if clock.replaying:
+        argv += ["--replay", settings.market_replay, "--speed", f"{clock.speed:g}",
+                 "--replay-origin", repr(clock.origin)]
     return LaunchCommand(argv=argv, display=" ".join(argv), program="IQFeed simulator")

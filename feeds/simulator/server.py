@@ -1,4 +1,4 @@
-"""The IQFeed simulator: IQConnect's lookup and admin ports on loopback, over real TCP.
+"""The IQFeed simulator: IQConnect's lookup, admin and streaming ports on loopback, over TCP.
 
 Answers ``S,SET PROTOCOL`` (6.1, 6.2) and all ten history requests of protocol 6.x (``HIT``,
 ``HID``, ``HIX`` interval bars; ``HTT``, ``HTD``, ``HTX`` ticks; ``HDT``, ``HDX`` daily, ``HWX``
@@ -10,7 +10,8 @@ included: ``<id>,E,Invalid symbol.,``, ``<id>,E,!NO_DATA!,`` (nothing in the win
 ``<id>,!ENDMSG!,``; only a line with no readable id gets unprefixed ones. The admin port sends
 ``S,STATS`` once a second and takes ``S,SIM,<fault>,<value>`` / ``S,SIM,CLEAR`` to switch the
 faults of :class:`SimulatorFaults`. Like IQConnect, it can exit a few seconds after its last
-client leaves (``idle_exit_s``).
+client leaves (``idle_exit_s``). The streaming ports (derivative bars and Level 1 trades,
+:mod:`feeds.simulator.streaming`) print the same market on the same clock.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from feeds.simulator.line_format import (
     error_line,
     tick_lines,
 )
+from feeds.simulator.streaming import serve_streaming
 from feeds.synthetic_market import is_known_symbol
 
 _DEFAULT_PROTOCOL = "6.1"
@@ -176,6 +178,8 @@ class IQFeedSimulator:
         lookup_port: int = 9100,
         admin_port: int = 9300,
         *,
+        derivative_port: int | None = None,
+        level1_port: int | None = None,
         second_history_days: int = 180,
         max_simultaneous: int = 15,
         idle_exit_s: float = 0.0,
@@ -185,6 +189,10 @@ class IQFeedSimulator:
         self.host = host
         self.lookup_port = lookup_port
         self.admin_port = admin_port
+        self.derivative_port = derivative_port
+        """Interval-bar streaming port (IQConnect's 9400); None: not served."""
+        self.level1_port = level1_port
+        """Level 1 streaming port (IQConnect's 5009); None: not served."""
         self.second_history_days = second_history_days
         self.max_simultaneous = max_simultaneous
         self.idle_exit_s = idle_exit_s
@@ -207,8 +215,29 @@ class IQFeedSimulator:
         self._servers = [lookup, admin]
         self.lookup_port = lookup.sockets[0].getsockname()[1]
         self.admin_port = admin.sockets[0].getsockname()[1]
+        if self.derivative_port is not None:
+            self.derivative_port = await self._stream_port("derivative", self.derivative_port)
+        if self.level1_port is not None:
+            self.level1_port = await self._stream_port("level1", self.level1_port)
         if self.idle_exit_s > 0:
             self._idle_watch = asyncio.get_running_loop().create_task(self._exit_when_idle())
+
+    async def _stream_port(self, kind: str, port: int) -> int:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if self.faults.refuse:
+                writer.close()
+                return
+            self._track(writer)
+            self._lookup_writers.add(writer)  # a "refuse" fault drops streams too
+            try:
+                await serve_streaming(kind, self.clock, reader, writer)
+            finally:
+                self._lookup_writers.discard(writer)
+                self._untrack(writer)
+
+        server = await asyncio.start_server(serve, self.host, port)
+        self._servers.append(server)
+        return server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         """Close the ports and every open connection."""
