@@ -38,7 +38,8 @@ def _start_simulator() -> tuple[subprocess.Popen, int]:
     lookup, admin = free_port(), free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "feeds.simulator", "--lookup-port", str(lookup),
-         "--admin-port", str(admin), "--second-history-days", "0"],
+         "--admin-port", str(admin), "--derivative-port", str(free_port()),
+         "--level1-port", str(free_port()), "--second-history-days", "0"],
         stdout=subprocess.PIPE, text=True,
     )
     process.stdout.readline()  # the "listening" line

@@ -163,6 +163,8 @@ def _platform_env(proxied_url: str, data_dir: Path) -> dict[str, str]:
         "REDIS_URL": proxied_url,
         "IQFEED_LOOKUP_PORT": str(free_port()),
         "IQFEED_ADMIN_PORT": str(free_port()),
+        "IQFEED_DERIVATIVE_PORT": str(free_port()),
+        "IQFEED_LEVEL1_PORT": str(free_port()),
         "IQFEED_WATCHDOG_INTERVAL_S": "0.5",
         "IQFEED_TIMEOUT_S": "10",
         "DTN_PRODUCT_ID": "",

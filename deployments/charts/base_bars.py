@@ -56,17 +56,23 @@ class BaseBarLoader:
         self._feed = feed
         self._flights = flights
         self._settings = settings
+        self._clock = settings.market_clock()
 
     def _ttl(self, day: date) -> int:
-        past = day < exchange_today()
+        past = day < exchange_today(self._clock)
         return self._settings.bar_cache_ttl_s if past else self._settings.today_cache_ttl_s
+
+    def stored(self, symbol: str) -> str:
+        """The symbol as the cache names it: a replay's bars are kept apart from the live
+        market's (its "today" is a past day, still trading)."""
+        return f"{symbol}~{self._clock.tag}" if self._clock.replaying else symbol
 
     async def load(self, symbol: str, tier: str, days: list[date]) -> Bars:
         """Base bars of ``symbol`` at ``tier`` over ``days`` (ascending trading days)."""
-        cached = await self._store.get_days(tier, symbol, days)
+        cached = await self._store.get_days(tier, self.stored(symbol), days)
         missing = [day for day, bars in zip(days, cached, strict=True) if bars is None]
         fetched: dict[date, Bars] = {}
-        today = exchange_today()
+        today = exchange_today(self._clock)
         if today in missing and tier == DAILY_TIER:
             missing.remove(today)
             fetched[today] = await self._today_daily(symbol, today)
@@ -80,15 +86,15 @@ class BaseBarLoader:
 
     async def _intraday(self, symbol: str, tier: str, day: date) -> Bars:
         async def cached() -> Bars | None:
-            return (await self._store.get_days(tier, symbol, [day]))[0]
+            return (await self._store.get_days(tier, self.stored(symbol), [day]))[0]
 
         async def fetch() -> Bars:
             start, end = session_bounds_utc(day, extended=True)
             bars = await self._feed.fetch_bars.remote(symbol, start, end, TIER_SECONDS[tier])
-            await self._store.put_day(tier, symbol, day, bars, self._ttl(day))
+            await self._store.put_day(tier, self.stored(symbol), day, bars, self._ttl(day))
             return bars
 
-        return await self._flights.run(day_key(tier, symbol, day), cached, fetch)
+        return await self._flights.run(day_key(tier, self.stored(symbol), day), cached, fetch)
 
     async def _today_daily(self, symbol: str, today: date) -> Bars:
         """Today's regular session so far, as one bar labelled at the open (none before it)."""
@@ -99,7 +105,7 @@ class BaseBarLoader:
         first, last = days[0], days[-1]
 
         async def cached() -> dict[date, Bars] | None:
-            found = await self._store.get_days(DAILY_TIER, symbol, days)
+            found = await self._store.get_days(DAILY_TIER, self.stored(symbol), days)
             return None if any(b is None for b in found) else dict(zip(days, found, strict=True))
 
         async def fetch() -> dict[date, Bars]:
@@ -110,9 +116,9 @@ class BaseBarLoader:
                 rows = wall_days == (day - date(1970, 1, 1)).days
                 by_day[day] = Bars(*(column[rows] for column in bars.columns()))
             await self._store.put_days(
-                DAILY_TIER, symbol, by_day, {day: self._ttl(day) for day in days}
+                DAILY_TIER, self.stored(symbol), by_day, {day: self._ttl(day) for day in days}
             )
             return by_day
 
-        key = f"{day_key(DAILY_TIER, symbol, first)}-{last:%Y%m%d}"
+        key = f"{day_key(DAILY_TIER, self.stored(symbol), first)}-{last:%Y%m%d}"
         return await self._flights.run(key, cached, fetch)

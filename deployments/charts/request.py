@@ -61,6 +61,8 @@ class ChartRequest:
     """Regular session, seconds after local midnight; None: a 24-hour market."""
     generation: int = 0
     """An imported symbol's generation: a re-import changes it, and so the cache keys."""
+    market: str = ""
+    """The market clock's tag when replaying (its caches are its own), else empty."""
 
     def as_json(self) -> dict[str, Any]:
         """The request as JSON-ready values, for a job record; :meth:`from_json` reads it."""
@@ -86,7 +88,9 @@ class ChartRequest:
     @property
     def cache_symbol(self) -> str:
         """The symbol as cache keys name it (an imported one with its generation)."""
-        return f"{self.symbol}@{self.generation}" if self.is_file else self.symbol
+        if self.is_file:
+            return f"{self.symbol}@{self.generation}"
+        return f"{self.symbol}~{self.market}" if self.market else self.symbol
 
     @property
     def anchor_s(self) -> int:
@@ -158,7 +162,8 @@ def parse_chart_request(
     last = _moment("end", end, end_of_day=True)
     if last <= first:
         raise FieldError("end", "must be after start")
-    today = exchange_today()
+    clock = settings.market_clock()
+    today = exchange_today(clock)
     if first.date() > today:
         raise FieldError("start", "is in the future")
     span_days = (last - first).days
@@ -185,7 +190,7 @@ def parse_chart_request(
     return ChartRequest(
         symbol=symbol, interval=name, interval_s=seconds,
         start=int(first.timestamp()), end=int(last.timestamp()),
-        days=days, rth=rth, tier=tier,
+        days=days, rth=rth, tier=tier, market=clock.tag,
     )
 
 

@@ -34,6 +34,7 @@ from deployments.data.store_actor import ensure_bar_files_actor
 from deployments.iqfeed.feed_actor import ensure_feed_actor
 from feeds.bars import Bars
 from feeds.files.store import SymbolEntry, file_symbol, is_file_symbol
+from feeds.market_clock import WALL_CLOCK, MarketClock
 from kernels.resample import (
     PARALLEL_MIN_ROWS,
     derive_standard,
@@ -55,9 +56,9 @@ def warm_up_kernels() -> None:
         session_mask(t, 34200, 57600, *tz)
 
 
-def includes_today(chart: ChartRequest) -> bool:
+def includes_today(chart: ChartRequest, clock: MarketClock = WALL_CLOCK) -> bool:
     """True when the chart's range reaches the current (still changing) trading day."""
-    return bool(chart.days) and chart.days[-1] >= exchange_today()
+    return bool(chart.days) and chart.days[-1] >= exchange_today(clock)
 
 
 def _build_encoded(chart: ChartRequest, base: Bars) -> tuple[int, bytes]:
@@ -78,6 +79,7 @@ class ChartSource:
         self._redis = client
         self._redis_url = redis_url
         self._settings = settings
+        self.clock = settings.market_clock()
         self.store = BarStore(client)
         self._flights = SingleFlight(client)
         self._loader = BaseBarLoader(self.store, ensure_feed_actor(settings), self._flights,
@@ -137,7 +139,7 @@ class ChartSource:
         symbol: its own bars). Also answers the resolutions used, finest first."""
         if chart.is_file:
             return select_base(chart, await self._base(chart))[0], [f"{chart.bar_s}s"]
-        recent = exchange_today() - timedelta(days=self._settings.second_history_days)
+        recent = exchange_today(self.clock) - timedelta(days=self._settings.second_history_days)
         by_tier = {"1s": [day for day in chart.days if day >= recent]}
         by_tier["1m"] = [day for day in chart.days if day < recent]
         parts = []
@@ -158,7 +160,7 @@ class ChartSource:
     async def _compute(self, chart: ChartRequest, key: str) -> int:
         base = await self._base(chart)
         rows, encoded = await asyncio.to_thread(_build_encoded, chart, base)
-        ttl = (self._settings.today_cache_ttl_s if includes_today(chart)
+        ttl = (self._settings.today_cache_ttl_s if includes_today(chart, self.clock)
                else self._settings.result_ttl_s)
         await self.store.put_encoded(key, encoded, ttl)
         if _worth_preaggregating(chart, self._settings.max_request_days) and len(base):

@@ -169,6 +169,8 @@ def launch_env(data_dir: Path) -> dict[str, str]:
         "DATA_DIR": str(data_dir),
         "IQFEED_LOOKUP_PORT": str(free_port()),
         "IQFEED_ADMIN_PORT": str(free_port()),
+        "IQFEED_DERIVATIVE_PORT": str(free_port()),
+        "IQFEED_LEVEL1_PORT": str(free_port()),
         "IQFEED_WATCHDOG_INTERVAL_S": "0.5",
         "DTN_PRODUCT_ID": "",
         "DTN_LOGIN": "",
