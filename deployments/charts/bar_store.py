@@ -43,6 +43,12 @@ def result_key_prefix(file_symbol: str) -> str:
     return f"{KEY_PREFIX}agg:{file_symbol}@"
 
 
+def live_results_key(symbol: str) -> str:
+    """Key of the set of ``symbol``'s cached chart results that include today (the live
+    stream drops them when it refreshes today's base bars)."""
+    return f"{KEY_PREFIX}live-results:{symbol}"
+
+
 class BarStore:
     """Reads and writes bars; every call may raise StateUnavailable."""
 
@@ -79,6 +85,19 @@ class BarStore:
         there: a stored result is never rewritten in place while readers page through it."""
         async with redis_guard():
             await self._redis.set(key, encoded, ex=ttl_s, nx=True)
+
+    async def register_live_result(self, symbol: str, key: str, ttl_s: int) -> None:
+        """Note that result ``key`` of ``symbol`` includes today (see :func:`live_results_key`)."""
+        async with redis_guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(live_results_key(symbol), key)
+            pipe.expire(live_results_key(symbol), ttl_s)
+            await pipe.execute()
+
+    async def drop_live_results(self, symbol: str) -> None:
+        """Delete the cached results of ``symbol`` that include today, and their set."""
+        async with redis_guard():
+            keys = await self._redis.smembers(live_results_key(symbol))
+            await self._redis.delete(live_results_key(symbol), *keys)
 
     async def result_rows(self, key: str) -> int | None:
         """Rows of a stored result; None if there is none."""

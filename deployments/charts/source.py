@@ -160,9 +160,11 @@ class ChartSource:
     async def _compute(self, chart: ChartRequest, key: str) -> int:
         base = await self._base(chart)
         rows, encoded = await asyncio.to_thread(_build_encoded, chart, base)
-        ttl = (self._settings.today_cache_ttl_s if includes_today(chart, self.clock)
-               else self._settings.result_ttl_s)
+        live = includes_today(chart, self.clock)
+        ttl = self._settings.today_cache_ttl_s if live else self._settings.result_ttl_s
         await self.store.put_encoded(key, encoded, ttl)
+        if live and not chart.is_file:
+            await self.store.register_live_result(chart.cache_symbol, key, ttl)
         if _worth_preaggregating(chart, self._settings.max_request_days) and len(base):
             await self._start_preaggregation(chart, base, ttl)
         return rows

@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from fastapi import Path
 from fastapi.responses import StreamingResponse
 from ray import serve
@@ -28,6 +27,7 @@ from deployments.common.http_app import builder, error_responses, make_api
 from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse
 from deployments.common.query_params import SessionToken
+from deployments.common.server_events import KEEP_ALIVE, STREAM_HEADERS, server_event
 from deployments.common.settings import Settings
 from deployments.optimize.grid import Grid, expand_grid
 from deployments.optimize.jobs import TERMINAL, JobStore
@@ -47,10 +47,6 @@ KEEP_ALIVE_S = 15.0
 
 def _unknown_job(job_id: str) -> NotFound:
     return NotFound(f"unknown optimization job {job_id!r}", "job_id")
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 def _progress_event(view: dict[str, Any]) -> dict[str, Any]:
@@ -189,8 +185,7 @@ class OptimizeIngress(Ingress):
         the final status, after which the stream closes."""
         first = await self._own_job(job_id, session_token, with_result=False)
         return StreamingResponse(self._stream(job_id, first), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache",
-                                          "X-Accel-Buffering": "no"})
+                                 headers=STREAM_HEADERS)
 
     async def _stream(self, job_id: str, view: dict[str, Any] | None) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -198,18 +193,18 @@ class OptimizeIngress(Ingress):
         quiet_since = loop.time()
         while True:
             if view is None:
-                yield _event("end", {"status": "expired", "error": "the job is gone"})
+                yield server_event("end", {"status": "expired", "error": "the job is gone"})
                 return
             data = _progress_event(view)
             if data["status"] in TERMINAL:
-                yield _event("progress", data)
-                yield _event("end", data)
+                yield server_event("progress", data)
+                yield server_event("end", data)
                 return
             if data != sent:
-                yield _event("progress", data)
+                yield server_event("progress", data)
                 sent, quiet_since = data, loop.time()
             elif loop.time() - quiet_since >= KEEP_ALIVE_S:
-                yield b": keep-alive\n\n"
+                yield KEEP_ALIVE
                 quiet_since = loop.time()
             await asyncio.sleep(EVENT_POLL_S)
             view = await self._jobs.view(job_id, with_result=False)
