@@ -6,7 +6,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["bench.resample", "bench.sweep", "bench.feed", "bench.api", "bench.sessions",
-              "bench.frontend", "bench.load", "bench.gpu"]
+              "bench.frontend", "bench.live", "bench.load", "bench.gpu"]
 
 
 def main() -> int:

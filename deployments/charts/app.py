@@ -113,7 +113,8 @@ class HistoricalIngress(Ingress):
         end: str = Query(pattern=MOMENT_PATTERN, description=END_DESCRIPTION),
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
     ) -> OrjsonResponse:
-        """The newest bars of the chart, ``request_id``, ``total`` and ``has_more``."""
+        """The newest bars of the chart, ``request_id``, ``total``, ``has_more`` and ``live``
+        (today is in range: ``GET /stream`` streams the bars still to come)."""
         chart = await self._source.chart_request(symbol, interval, start, end, rth)
         key = result_key(chart.cache_symbol, chart.rth, chart.interval, chart.start, chart.end)
         # Round trip 1: the session and the cached result's size together.
@@ -139,12 +140,15 @@ class HistoricalIngress(Ingress):
         first = max(0, rows - self._settings.initial_chunk_size)
 
         notice = {} if rows else {"notice": empty_range_notice(chart)}
+        # Today is in range of an intraday chart of the feed: GET /stream carries it on.
+        live = (includes_today(chart, self._source.clock) and not chart.is_file
+                and chart.interval_s < 86400)
 
         def encode() -> bytes:
             return head(chart_payload(
                 slice_from(parts, first, rows), zone=chart.zone, symbol=chart.symbol,
                 interval=chart.interval, rth=chart.rth, total=rows, has_more=first > 0,
-                **notice,
+                live=live, **notice,
             ))
 
         # The same chart for every session: its JSON is made once, request_id added per answer.

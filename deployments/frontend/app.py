@@ -33,6 +33,7 @@ from deployments.common.redis_client import redis_reachable
 from deployments.common.settings import PROJECT_ROOT, Settings
 from deployments.frontend.health import components, is_loopback_client, overall
 from deployments.iqfeed.feed_actor import ensure_feed_actor
+from deployments.iqfeed.stream_actor import ensure_stream_actor
 from deployments.iqfeed.watchdog import ensure_iqfeed_watchdog
 from deployments.optimize.scheduler import ensure_scheduler
 from deployments.sessions.janitor import ensure_session_janitor
@@ -130,6 +131,8 @@ class FrontendIngress(Ingress):
         self._built = self._root.name == "dist"
         self._watchdog = ensure_iqfeed_watchdog(settings)
         self._feed = ensure_feed_actor(settings)
+        self._stream = ensure_stream_actor(settings, self._redis_url)
+        self._clock = settings.market_clock()
         self._janitor = ensure_session_janitor(settings, self._redis_url)
         self._scheduler = ensure_scheduler(settings, self._redis_url)
         self._restart_counts = _RestartCounts()
@@ -148,14 +151,16 @@ class FrontendIngress(Ingress):
         actors = {"session-janitor": (self._janitor, "status"),
                   "optimize-scheduler": (self._scheduler, "status"),
                   "iqfeed-watchdog": (self._watchdog, "status"),
-                  "iqfeed": (self._feed, "stats")}
+                  "iqfeed": (self._feed, "stats"),
+                  "iqfeed-stream": (self._stream, "stats")}
         if self._embedded_server is not None:
             actors[EMBEDDED_REDIS] = (self._embedded_server, "status")
         answers = await asyncio.gather(*(_actor_report(actor, method)
                                          for actor, method in actors.values()))
         reports = dict(zip(actors, answers, strict=True))
         summary = components(reachable, reports)
-        report: dict[str, object] = {"status": overall(summary), "components": summary}
+        report: dict[str, object] = {"status": overall(summary), "components": summary,
+                                     "market": self._market()}
         operator = (is_loopback_client(request.client.host if request.client else None)
                     or (guard_of(request.scope) is not None and holds_token(request.scope)))
         if not operator:
@@ -171,8 +176,16 @@ class FrontendIngress(Ingress):
             "sessions": {"live": live},
             "janitor": reports["session-janitor"],
             "scheduler": reports["optimize-scheduler"],
-            "iqfeed": {"watchdog": reports["iqfeed-watchdog"], "feed": reports["iqfeed"]},
+            "iqfeed": {"watchdog": reports["iqfeed-watchdog"], "feed": reports["iqfeed"],
+                       "stream": reports["iqfeed-stream"]},
         }
+
+    def _market(self) -> dict[str, object]:
+        """The market's clock: the browser dates its charts by it (a replay's day is not the
+        wall clock's)."""
+        now = self._clock.now()
+        return {"now": now, "day": self._clock.today().isoformat(),
+                "replay": self._settings.market_replay, "speed": self._clock.speed}
 
     @api.post("/login", status_code=204, responses=error_responses(401, 409, 422))
     async def login(self, body: LoginIn, request: Request) -> Response:

@@ -22,7 +22,7 @@ def is_loopback_client(host: str | None) -> bool:
 def components(redis_reachable: bool, reports: dict[str, dict[str, Any] | None]) -> dict[str, str]:
     """ok/degraded per part: Redis, and each actor whose ``reports`` entry answered (None: it
     did not answer in time); the watchdog is ok only while IQConnect is connected, the
-    embedded Redis only while its server answers."""
+    embedded Redis only while its server answers, the live stream unless it is reconnecting."""
     summary = {"redis": OK if redis_reachable else DEGRADED}
     for name, report in reports.items():
         healthy = report is not None
@@ -30,6 +30,8 @@ def components(redis_reachable: bool, reports: dict[str, dict[str, Any] | None])
             healthy = healthy and report["state"] == "connected"
         elif name == "embedded-redis":
             healthy = healthy and bool(report["up"])
+        elif name == "iqfeed-stream":
+            healthy = healthy and report["state"] != "reconnecting"
         elif name == "session-janitor":
             healthy = healthy and bool(report["running"])
         summary[name] = OK if healthy else DEGRADED

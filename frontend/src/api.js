@@ -174,9 +174,22 @@ export const cancelOptimization = (token, jobId) =>
  * Follow the job's server-sent events over fetch (an EventSource cannot send the session
  * header): ``onEvent(name, data)`` for each event; resolves when the stream closes.
  */
-export async function followOptimization(token, jobId, onEvent, signal) {
-  const res = await answer("GET", `optimize/${encodeURIComponent(jobId)}/events`,
-    { token, signal, accept: "text/event-stream" });
+export const followOptimization = (token, jobId, onEvent, signal) =>
+  followEvents(`optimize/${encodeURIComponent(jobId)}/events`, {}, token, onEvent, signal);
+
+/**
+ * Follow today's bars of a chart ({symbol, interval, rth}) from ``since`` (the newest bar
+ * held): ``onEvent("bar" | "status" | "end", data)``; resolves when the stream closes.
+ */
+export const followLiveBars = (token, spec, since, onEvent, signal) =>
+  followEvents("historical/stream", {
+    symbol: spec.symbol, interval: spec.interval, rth: spec.rth,
+    ...(since === null || since === undefined ? {} : { since }),
+  }, token, onEvent, signal);
+
+/** Read a server-sent event stream over fetch, calling ``onEvent(name, data)`` per event. */
+async function followEvents(path, query, token, onEvent, signal) {
+  const res = await answer("GET", path, { query, token, signal, accept: "text/event-stream" });
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {

@@ -55,6 +55,8 @@ export class ChartView {
     this.meta = { symbol: "", interval: "", daily: false, seconds: false };
     this.renders = 0;
     this.resetListeners = [];
+    this.liveUpdates = 0;
+    this.hoverTime = null;
     this._reset();
     this.chart = createChart(container, {
       autoSize: true,
@@ -100,7 +102,10 @@ export class ChartView {
     this.equity = null;
     this.drawdown = null;
     this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => this._onRange(range));
-    this.chart.subscribeCrosshairMove((param) => this._showLegend(param.time ?? null, param.hoveredObjectId ?? null));
+    this.chart.subscribeCrosshairMove((param) => {
+      this.hoverTime = param.time ?? null;
+      this._showLegend(this.hoverTime, param.hoveredObjectId ?? null);
+    });
     new ResizeObserver(() => this._placePaneLegends()).observe(container);
     container.addEventListener("keydown", (event) => this._onKey(event));
   }
@@ -113,6 +118,7 @@ export class ChartView {
     this.allMarkers = [];
     this.shownMarkers = 0;
     this.overlapsDropped = 0;
+    this.liveAppended = 0;
   }
 
   /** Replace everything with a fresh chart's newest bars. */
@@ -174,6 +180,43 @@ export class ChartView {
     if (this.allMarkers.length) this._applyMarkers();
     this.renders += 1;
     return keep;
+  }
+
+  /**
+   * Draw one live bar ({t, o, h, l, c, v}, ``t`` UTC): a newer one is appended, the last or
+   * an older loaded one is replaced; the view the trader chose stays where it is (the chart
+   * follows new bars only while the newest is in view). False for a bar it cannot place.
+   */
+  liveBar(bar) {
+    const n = this.utc.length;
+    const up = bar.c >= bar.o;
+    const rows = (time) => [
+      { time, open: bar.o, high: bar.h, low: bar.l, close: bar.c },
+      { time, value: bar.v, color: up ? "#26a69a66" : "#ef535066" },
+    ];
+    if (!n || bar.t > this.utc[n - 1]) {
+      let time = bar.t + zoneOffset(bar.t, this.meta.timezone);
+      if (n && time <= this.disp[n - 1]) time = this.disp[n - 1] + 1;
+      const [candle, volume] = rows(time);
+      this.utc.push(bar.t);
+      this.disp.push(time);
+      this.candleData.push(candle);
+      this.volumeData.push(volume);
+      this.candles.update(candle);
+      this.volume.update(volume);
+      this.liveAppended += 1;
+    } else {
+      const i = floorIndex(this.utc, bar.t);
+      if (i < 0 || this.utc[i] !== bar.t) return false; // older than the loaded bars
+      const [candle, volume] = rows(this.disp[i]);
+      this.candleData[i] = candle;
+      this.volumeData[i] = volume;
+      this.candles.update(candle, i < n - 1);
+      this.volume.update(volume, i < n - 1);
+    }
+    this.liveUpdates += 1;
+    if (this.hoverTime === null) this._showLegend(null);
+    return true;
   }
 
   _rows(bars, display) {
@@ -615,6 +658,9 @@ export class ChartView {
       visibleTimeTo: this._visibleUtc()?.[1] ?? null,
       overlapsDropped: this.overlapsDropped,
       renders: this.renders,
+      liveUpdates: this.liveUpdates,
+      liveAppended: this.liveAppended,
+      last: this.candleData.length ? { t: this.utc.at(-1), ...this.candleData.at(-1), volume: this.volumeData.at(-1).value } : null,
       visibleFrom: visible?.from ?? null,
       visibleTo: visible?.to ?? null,
       visibleSlots: range ? Math.round((range.to - range.from) * 1000) / 1000 : null,

@@ -50,7 +50,14 @@ export class ChartData {
     this.timings = { loadMs: null, fetchMs: null, renderMs: null, chunkMs: null, chunkRenderMs: null };
     this._abort = null;
     this._older = null; // the chunk request in flight, if any
+    this.live = false; // the chart on screen reaches today: its bars stream in (live.js)
+    this.loadListeners = [];
     view.onNearOldest = () => this.loadOlder();
+  }
+
+  /** Call ``fn(spec, live)`` when a chart is drawn, ``fn(null, false)`` when one starts loading. */
+  onLoad(fn) {
+    this.loadListeners.push(fn);
   }
 
   /** Load the newest bars of ``spec`` ({symbol, interval, start, end, rth}). */
@@ -61,6 +68,8 @@ export class ChartData {
     const { signal } = this._abort;
     this.pending = { ...spec };
     this.loading = true;
+    this.live = false;
+    for (const fn of this.loadListeners) fn(null, false);
     this.onChange(this.state());
     const started = performance.now();
     try {
@@ -80,6 +89,8 @@ export class ChartData {
         symbol: payload.symbol, interval: payload.interval, rth: payload.rth, timezone: payload.timezone,
         ...intervalMeta(payload.interval),
       });
+      this.live = payload.live === true;
+      for (const fn of this.loadListeners) fn(this.spec, this.live);
       await nextPaint();
       const painted = performance.now();
       this.timings = {
@@ -219,6 +230,7 @@ export class ChartData {
       hasMore: this.hasMore,
       notice: this.notice,
       timezone: this.timezone,
+      live: this.live,
       loading: this.loading,
       loadingOlder: this.loadingOlder,
       chunkRequests: this.chunkLog.slice(),

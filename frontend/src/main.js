@@ -6,6 +6,7 @@ import { fetchHealth } from "./api.js";
 import { ChartView } from "./chart.js";
 import { ChartData } from "./history.js";
 import { ImportDialog } from "./importer.js";
+import { LiveBars } from "./live.js";
 import { installLogin } from "./login.js";
 import { OptimizePanel } from "./optimize.js";
 import { loadPrefs, savePrefs } from "./prefs.js";
@@ -13,7 +14,7 @@ import { chartOfRun, createdText, RunsPanel } from "./runs.js";
 import { Session } from "./session.js";
 import { StrategyPanel } from "./strategy.js";
 import { isoDate, normalizeSymbol, SymbolSuggestions } from "./symbols.js";
-import { exchangeDate } from "./time.js";
+import { exchangeDate, setMarketClock } from "./time.js";
 import { Toasts } from "./toast.js";
 
 const SYMBOLS = ["SPY", "QQQ", "IWM", "DIA", "AAPL", "MSFT", "AMZN", "GOOG", "META", "NVDA", "TSLA",
@@ -27,6 +28,10 @@ const toasts = new Toasts($("toasts"));
 const session = new Session();
 const view = new ChartView($("chart"), $("legend"));
 const data = new ChartData({ session, view, toasts, onChange: showChartState });
+const live = new LiveBars({
+  session, view, badge: $("live-badge"), text: $("live-text"), onChange: () => showChartState(data.state()),
+});
+data.onLoad((spec, reaches) => (spec ? live.follow(spec, reaches) : live.stop()));
 const strategy = new StrategyPanel({ session, view, data, toasts });
 const optimize = new OptimizePanel({ session, data, strategy, toasts, showTab });
 const suggestions = new SymbolSuggestions({ session, list: $("symbols"), fallback: SYMBOLS });
@@ -102,8 +107,10 @@ function buildControls() {
   const saved = loadPrefs().chart ?? {};
   $("symbol").value = saved.symbol ?? "AAPL";
   $("interval").value = INTERVALS.includes(saved.interval) ? saved.interval : "5m";
-  $("start").value = saved.start ?? exchangeDate(14);
-  $("end").value = saved.end ?? exchangeDate(0);
+  // Remembered dates past the market's today (a replay's day is in the past) are not kept.
+  const keep = saved.end && saved.end <= exchangeDate(0);
+  $("start").value = keep && saved.start ? saved.start : exchangeDate(14);
+  $("end").value = keep ? saved.end : exchangeDate(0);
   $(saved.rth === false ? "hours-eth" : "hours-rth").checked = true;
   $("chart-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -156,7 +163,8 @@ function showChartState(state) {
   $("chart-empty").classList.toggle("hidden", snap.bars > 0 || state.loading || Boolean(notice));
   if (state.timezone) $("status-tz").textContent = `Exchange time (${state.timezone})`;
   if (!state.requestId) return;
-  $("status-bars").textContent = `${snap.bars.toLocaleString("en-US")} of ${state.total.toLocaleString("en-US")} bars`;
+  const total = state.total + snap.liveAppended;
+  $("status-bars").textContent = `${snap.bars.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} bars`;
   $("status-history").textContent = state.loadingOlder ? "loading older bars…" : state.hasMore ? "scroll left for older bars" : "all bars loaded";
   const t = state.timings;
   $("status-timing").textContent = t.loadMs !== null ? `first candle ${Math.round(t.loadMs)} ms${t.chunkMs !== null ? ` · last chunk ${Math.round(t.chunkMs)} ms` : ""}` : "";
@@ -205,6 +213,7 @@ async function refreshHealth() {
   const text = $("health").lastElementChild;
   try {
     const h = await fetchHealth();
+    if (h.market) setMarketClock(h.market);
     const ok = h.status === "ok";
     dot.className = `status ${ok ? "status-success" : "status-warning"}`;
     text.textContent = ok ? "platform ok" : "degraded";
@@ -220,6 +229,8 @@ window.__app = Object.freeze({
   chart: () => view.snapshot(),
   times: () => view.utc.slice(),
   data: () => data.state(),
+  live: () => live.snapshot(),
+  livePaints: () => live.paintLog(),
   session: () => ({ token: session.token, initiations: session.initiations, heartbeats: session.heartbeats, resumed: session.resumed }),
   backtest: () => strategy.snapshot(),
   tradeOrder: () => strategy.list.order.slice(),
@@ -235,10 +246,10 @@ let ready = false;
 
 async function start() {
   installLogin();
+  await refreshHealth(); // the market's clock first: the default dates are its days
   buildControls();
   buildTabs();
   session.onChange(showSession);
-  refreshHealth();
   setInterval(refreshHealth, HEALTH_MS);
   try {
     await session.start();

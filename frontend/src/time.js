@@ -108,9 +108,25 @@ export function formatUtcAsExchange(t, { daily = false, zone = null } = {}) {
   return daily ? date : `${date} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
+let market = null; // {now, speed, at}: the platform's market clock, when it said
+
+/**
+ * Take the platform's market clock ({now, speed} from /health): a replayed session's "today"
+ * is a past day, running ``speed`` times faster than the wall clock.
+ */
+export function setMarketClock({ now, speed }) {
+  if (typeof now === "number" && typeof speed === "number") market = { now, speed, at: Date.now() / 1000 };
+}
+
+/** UTC epoch seconds on the market's clock (the wall clock until the platform said). */
+export function marketNow() {
+  const wall = Date.now() / 1000;
+  return market ? market.now + (wall - market.at) * market.speed : wall;
+}
+
 /** ISO date (YYYY-MM-DD) of "today" in New York, ``daysBack`` calendar days ago. */
 export function exchangeDate(daysBack = 0) {
-  const now = Math.floor(Date.now() / 1000) - daysBack * 86400;
+  const now = Math.floor(marketNow()) - daysBack * 86400;
   const d = new Date((now + easternOffset(now)) * 1000);
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
 }

@@ -302,10 +302,12 @@ class LaunchedPlatform:
         return left
 
 
-def launch(data_dir: Path, log_path: Path, timeout_s: float = 240.0) -> LaunchedPlatform:
-    """Start ``python -m deployments.launcher`` as ``make run`` does and wait for its health;
-    on failure it is stopped again and the error names the launcher's output."""
-    env = launch_env(data_dir)
+def launch(data_dir: Path, log_path: Path, timeout_s: float = 240.0,
+           settings: dict[str, str] | None = None) -> LaunchedPlatform:
+    """Start ``python -m deployments.launcher`` as ``make run`` does (with ``settings`` on top
+    of its environment, e.g. ``MARKET_REPLAY``) and wait for its health; on failure it is
+    stopped again and the error names the launcher's output."""
+    env = {**launch_env(data_dir), **(settings or {})}
     began = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
