@@ -129,8 +129,10 @@ def api_schema(request: pytest.FixtureRequest, platform: Platform, schema_sessio
     return loaded
 
 
-# The event stream of a job is tested in test_optimize_http.py (it streams until the job ends).
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex=r"/events$")
+# The event streams never end by themselves: a job's is tested in test_optimize_http.py (it
+# streams until the job ends), the live bars' in tests/browser/test_live.py.
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(
+    path_regex=r"/(events|stream)$")
 
 
 @schema.parametrize()
