@@ -209,8 +209,8 @@ class HistoricalIngress(Ingress):
     ) -> StreamingResponse:
         """Today's bars as they form, as server-sent events: ``status`` (``state`` live,
         reconnecting, closed or unknown, and the feed's clock ``market_time``) when it
-        changes, ``bar`` (``t o h l c v final``) for each new or changed bar, ``end`` when the
-        session expires."""
+        changes, ``bar`` (``t o h l c v final``) for each new or changed bar, ``end``
+        (``reason`` session_expired or unknown_symbol) before the stream closes."""
         today = self._source.clock.today().isoformat()
         chart = live_chart(await self._source.chart_request(symbol, interval, today, today,
                                                             rth))
@@ -235,6 +235,10 @@ class HistoricalIngress(Ingress):
                 if status != said:
                     said, quiet = status, loop.time()
                     yield server_event("status", status)
+                if status["state"] == "unknown":
+                    yield server_event("end", {"reason": "unknown_symbol", "message":
+                                               f"the feed does not know {chart.symbol}"})
+                    return
                 if status["state"] in ("live", "reconnecting") and feed.day is not None:
                     changes = bars.changes(feed)
                     if changes:
@@ -246,7 +250,8 @@ class HistoricalIngress(Ingress):
                 if loop.time() - checked >= LIVE_SESSION_CHECK_S:
                     checked = loop.time()
                     if not await self._sessions.exists(token):
-                        yield server_event("end", {"reason": "the session expired"})
+                        yield server_event("end", {"reason": "session_expired",
+                                                   "message": "the session expired"})
                         return
 
     async def _record_and_read(

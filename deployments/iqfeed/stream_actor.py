@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -32,6 +33,7 @@ from feeds.iqfeed.errors import FeedUnavailable
 from feeds.iqfeed.streaming_protocol import BarLine, Heartbeat, Notice
 from feeds.market_calendar import session_bounds_utc
 
+logger = logging.getLogger(__name__)
 ACTOR_NAME = "iqfeed-stream"
 TIER_OF_BAR = {1: "1s", 60: "1m"}
 """The cached base-bar tier a watch of that bar length refreshes."""
@@ -109,15 +111,20 @@ class LiveStreamActor:
                 stream = await BarStream.open(
                     self._settings.iqfeed_host, self._settings.iqfeed_derivative_port,
                     protocol=self._settings.iqfeed_protocol, silence_s=5.0)
+                # Set first: a watch added while these are sent sends itself (twice is harmless:
+                # its bars are kept once).
+                self._stream = stream
                 for watch in list(self._watches.values()):
                     await self._send_watch(stream, watch)
-                self._stream = stream
                 self._set_state("live")
                 failures = 0
                 while True:
                     self._dispatch(await stream.read())
             except FeedUnavailable as error:
                 self._last_error = str(error)
+            except Exception as error:  # any other fault: reconnect, and say why
+                self._last_error = f"{type(error).__name__}: {error}"
+                logger.exception("live stream connection failed")
             if self._stream is not None:
                 self._stream.close()
                 self._stream = None
@@ -151,17 +158,23 @@ class LiveStreamActor:
     async def _housekeep(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            now = time.monotonic()
-            for key, watch in list(self._watches.items()):
-                if now - watch.last_poll > self._settings.live_idle_unwatch_s:
-                    del self._watches[key]
-                    self._unknown.discard(watch.symbol)
-                    if self._stream is not None:
-                        with contextlib.suppress(FeedUnavailable):
-                            await self._stream.unwatch(watch.request_id)
-                elif (watch.synced and watch.seq != watch.stored_seq and watch.rows
-                      and now - watch.stored_at >= STORE_EVERY_S):
-                    await self._store_today(watch)
+            try:
+                await self._housekeep_once()
+            except Exception:  # the loop must outlive one bad pass
+                logger.exception("live stream housekeeping failed")
+
+    async def _housekeep_once(self) -> None:
+        now = time.monotonic()
+        for key, watch in list(self._watches.items()):
+            if now - watch.last_poll > self._settings.live_idle_unwatch_s:
+                del self._watches[key]
+                self._unknown.discard(watch.symbol)
+                if self._stream is not None:
+                    with contextlib.suppress(FeedUnavailable):
+                        await self._stream.unwatch(watch.request_id)
+            elif (watch.synced and watch.seq != watch.stored_seq and watch.rows
+                  and now - watch.stored_at >= STORE_EVERY_S):
+                await self._store_today(watch)
 
     async def _store_today(self, watch: LiveWatch) -> None:
         """Today's completed bars replace the cached base bars of their tier."""

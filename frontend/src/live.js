@@ -108,11 +108,17 @@ export class LiveBars {
       }
     } else if (name === "status") {
       this.marketTime = data.market_time ?? null;
-      this._set(data.state === "live" ? "live" : data.state === "closed" ? "closed" : "reconnecting");
+      const known = { live: "live", closed: "closed", connecting: "connecting" };
+      this._set(known[data.state] ?? "reconnecting");
     } else if (name === "end") {
       this._abort?.abort();
       this.generation += 1;
-      this.session.renew().catch(() => {}).then(() => this.spec && this._open());
+      if (data.reason === "session_expired") {
+        this.session.renew().catch(() => {}).then(() => this.spec && this._open());
+      } else {
+        this.spec = null;
+        this._set("off");
+      }
     }
   }
 
