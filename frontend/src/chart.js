@@ -664,6 +664,7 @@ export class ChartView {
       visibleFrom: visible?.from ?? null,
       visibleTo: visible?.to ?? null,
       visibleSlots: range ? Math.round((range.to - range.from) * 1000) / 1000 : null,
+      barSpacing: Math.round(scale.options().barSpacing * 1000) / 1000,
       logicalFrom: range?.from ?? null,
       barsBefore: visible?.barsBefore ?? null,
       legend: this.legend.textContent,

@@ -192,10 +192,11 @@ export class ChartData {
   }
 
   _visible() {
-    // The newest bar on screen and how many bar slots the screen shows: a prepend must change
-    // neither (older bars may only fill blank space at the left edge).
+    // The newest bar on screen, the zoom (pixels per bar) and how many bar slots the screen
+    // shows: a prepend changes none of the first two (older bars may only fill blank space at
+    // the left edge); the slots move a little when older prices widen the price axis.
     const snap = this.view.snapshot();
-    return { newest: snap.visibleTo, slots: snap.visibleSlots };
+    return { newest: snap.visibleTo, spacing: snap.barSpacing, slots: snap.visibleSlots };
   }
 
   _fail(err, what, retryFn, attempt) {

@@ -21,7 +21,7 @@ from feeds.market_calendar import trading_days
 from tests.support.feed_expectations import expected_bars, regular_minutes, trading_days_back
 from tests.support.launched_feed import simulator_fault
 from tests.support.polling import wait_for
-from tests.support.session_calls import initiate, session_headers
+from tests.support.session_calls import heartbeat, initiate, session_headers
 
 
 def _feed_requests() -> int:
@@ -81,8 +81,13 @@ def test_interval_switch_after_preaggregation_is_a_cache_hit(http, token, platfo
         return [task for task in list_tasks(filters=[("name", "=", name)])
                 if task.state in ("FINISHED", "FAILED")]
 
+    def ended_keeping_the_session() -> bool:
+        # The wait can outlast the test sessions' 60 s timeout: the module's session is kept.
+        assert heartbeat(http, token).status_code == 200
+        return bool(ended())
+
     # Liveness only: on a loaded 2-core machine the task may queue behind earlier tests' tasks.
-    assert wait_for(lambda: bool(ended()), 180), list_tasks(filters=[("name", "=", name)])
+    assert wait_for(ended_keeping_the_session, 180), list_tasks(filters=[("name", "=", name)])
     assert ended()[0].state == "FINISHED", ended()[0]
     store = redis.Redis.from_url(platform.redis_url)
     assert store.keys(result_key("AMD", True, "15m", "*", "*"))
