@@ -84,6 +84,17 @@ def _request_id(token: str, key: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def _live_status(feed: LiveFeed, bars: LiveChartBars) -> dict[str, object]:
+    """The ``status`` event: the feed's state ("closed" on a day that is not trading)."""
+    state = feed.state
+    if state == "live" and feed.day is not None and not bars.trading(
+            datetime.fromisoformat(feed.day).date()):
+        state = "closed"
+    moment = (datetime.fromtimestamp(feed.horizon, EASTERN).isoformat()
+              if feed.horizon else None)
+    return {"state": state, "market_time": feed.horizon, "market_clock": moment}
+
+
 @serve.deployment
 @serve.ingress(api)
 class HistoricalIngress(Ingress):
@@ -282,17 +293,6 @@ class HistoricalIngress(Ingress):
         if rows_from_header(answers[offset]) != rows or slice_from(parts, first, rows) is None:
             return None
         return parts
-
-
-def _live_status(feed: LiveFeed, bars: LiveChartBars) -> dict[str, object]:
-    """The ``status`` event: the feed's state ("closed" on a day that is not trading)."""
-    state = feed.state
-    if state == "live" and feed.day is not None and not bars.trading(
-            datetime.fromisoformat(feed.day).date()):
-        state = "closed"
-    moment = (datetime.fromtimestamp(feed.horizon, EASTERN).isoformat()
-              if feed.horizon else None)
-    return {"state": state, "market_time": feed.horizon, "market_clock": moment}
 
 
 build = builder(HistoricalIngress)

@@ -102,8 +102,8 @@ def test_streamed_bars_once_final_are_the_history_bars(replay_http):
         stream.close()
     streamed = stream.final_bars()
     history = _history(replay_http, token)
-    compared = [t for t in streamed if t in history]
-    assert len(compared) >= len(streamed) - 1 >= 4, (sorted(streamed), max(history))
+    compared = [t for t in streamed if t in history and t < max(history)]
+    assert len(compared) >= len(streamed) - 2 >= 3, (sorted(streamed), max(history))
     for t in compared:
         assert _ohlcv(streamed[t]) == history[t], t
     times = sorted(streamed)
@@ -152,9 +152,10 @@ def test_killed_simulator_mid_stream_reconnects_without_a_gap(replay_http):
     times = sorted(streamed)
     assert times == list(range(times[0], times[-1] + BAR_S, BAR_S)), "no minute missing"
     history = _history(replay_http, token)
-    for t in times:
-        if t in history:
-            assert _ohlcv(streamed[t]) == history[t], t
+    closed = sorted(history)[:-1]  # the answer's newest bar may still have been forming
+    assert set(closed) & set(times)
+    for t in set(closed) & set(times):
+        assert _ohlcv(streamed[t]) == history[t], t
 
 
 def _ready_page(browser: Browser, replayed: LaunchedPlatform):
