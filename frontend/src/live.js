@@ -102,8 +102,9 @@ export class LiveBars {
         nextPaint().then(() => { entry.painted = Date.now(); });
         this.events += 1;
         if (data.final) this.finals += 1;
-        this.lastUpdate = Date.now();
+        this.lastUpdate = received;
         this._retryMs = RETRY_MS;
+        this._paint();
         this.onChange();
       }
     } else if (name === "status") {
