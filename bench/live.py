@@ -31,8 +31,10 @@ from deployments.common.settings import PROJECT_ROOT
 from feeds.market_calendar import trading_days
 from feeds.market_clock import parse_replay_start
 
-SPEED = 2.0
-MEASURE_S = 60.0
+SPEED = 2.5
+MEASURE_S = 90.0
+CHART = "5s"
+CHART_S = 5
 WATCHERS = 100
 FAN_OUT_S = 20.0
 TARGET_MS = 250.0
@@ -83,8 +85,9 @@ class SseReader(threading.Thread):
 
 
 def _printed_at(t: int, start: int, origin: float) -> float:
-    """Wall second at which the market clock passed the end of the 1-second bar ``t``."""
-    return origin + (t + 1 - start) / SPEED
+    """Wall second at which the market clock passed the end of the chart bar ``t`` (the
+    simulator prints a second's trades as that second ends)."""
+    return origin + (t + CHART_S - start) / SPEED
 
 
 def _stream_actor_cpu() -> tuple[int, float]:
@@ -100,15 +103,15 @@ def _stream_actor_cpu() -> tuple[int, float]:
 
 
 def _stream_stats(http: httpx.Client, symbol: str) -> tuple[int, int]:
-    """(upstream watches of ``symbol``, updates they received) from ``/health``."""
+    """(upstream watches of ``symbol``, updates every watch received) from ``/health``."""
     stream = http.get("/health").json()["iqfeed"]["stream"]
     mine = [w for w in stream["watches"] if w["symbol"] == symbol]
-    return len(mine), sum(w["updates"] for w in mine)
+    return len(mine), sum(w["updates"] for w in stream["watches"])
 
 
 def _fan_out(base_url: str, token: str, watchers: int) -> tuple[int, float, int]:
     """``watchers`` streams of one symbol for FAN_OUT_S: (upstream watches, actor CPU ms per
-    upstream update, bar events the watchers received)."""
+    upstream update of all its watches, bar events the watchers received)."""
     symbol = "MSFT" if watchers == 1 else "NVDA"
     readers = [SseReader(base_url, token, symbol, "1m") for _ in range(watchers)]
     for reader in readers:
@@ -137,7 +140,7 @@ def main() -> None:
     env = {"MARKET_REPLAY": replay, "MARKET_REPLAY_SPEED": repr(SPEED),
            "MARKET_REPLAY_ORIGIN": repr(origin)}
     chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    prefs = json.dumps({"chart": {"symbol": "AAPL", "interval": "1s", "rth": True,
+    prefs = json.dumps({"chart": {"symbol": "AAPL", "interval": CHART, "rth": True,
                                   "start": day, "end": day}})
     with platform_with_floor(env) as base_url, sync_playwright() as driver:
         token = httpx.get(f"{base_url}/utils/session/initiate", timeout=60).json()[
@@ -148,7 +151,7 @@ def main() -> None:
         page.goto(f"{base_url}/")
         page.wait_for_function("window.__app && window.__app.ready()", timeout=WAIT_MS)
         page.wait_for_function("window.__app.live().state === 'live'", timeout=WAIT_MS)
-        bare = SseReader(base_url, token, "AAPL", "1s")
+        bare = SseReader(base_url, token, "AAPL", CHART)
         bare.start()
         began = time.time()
         time.sleep(MEASURE_S)
@@ -168,7 +171,8 @@ def main() -> None:
                               for at, bar in bare.bars if bar["final"]
                               and _printed_at(bar["t"], start, origin) >= began]
                              ) * 1000
-        print(f"replay of {replay} at {SPEED:g} x; AAPL 1s chart, {MEASURE_S:.0f} s of bars")
+        print(f"replay of {replay} at {SPEED:g} x; AAPL {CHART} chart, {MEASURE_S:.0f} s of bars,"
+              " each final bar from its last second's print to its paint")
         if painted.size:
             print(_row("trade printed -> painted in chromium", painted, TARGET_MS))
         else:

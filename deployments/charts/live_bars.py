@@ -4,7 +4,7 @@ A chart's live bars are built like its history (:func:`build_chart`: the same se
 buckets and anchor) from today's base bars of the chart's newest bucket on; a
 :class:`LiveChartBars` per stream remembers what it sent, so each pass sends only the bars that
 are new or changed. A bar is final once a later bar exists or the feed's clock passed its end
-with no forming base bar inside it.
+(its heartbeat) or its last base bar completed, with no forming base bar inside it.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class LiveChartBars:
         if not len(bars):
             return []
         forming_t = feed.forming[0] if feed.forming else None
-        horizon = feed.horizon or 0
+        # Known to be over: the feed's clock passed it, or its last base bar completed.
+        done = int(feed.times[-1]) + feed.bar_s if feed.times else 0
+        horizon = max(feed.horizon or 0, done)
         out = []
         n = len(bars)
         for i in range(n):
