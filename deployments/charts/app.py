@@ -1,22 +1,18 @@
 """The ``historical`` Serve application, mounted at ``/historical``: chart data and lazy loading.
 
 ``GET /`` answers the newest bars of a chart request (``INITIAL_CHUNK_SIZE``) with a
-``request_id``; ``GET /chunk`` pages further back through the same result; ``GET /stream``
-streams today's bars as they form (server-sent events). A repeated request is answered
+``request_id``; ``GET /chunk`` pages further back through the same result (``GET /stream``,
+today's bars as they form, is the ``live`` application's). A repeated request is answered
 straight from Redis inside this replica; a miss loads base bars (cache, else the ``iqfeed``
 actor, once per symbol-day), resamples them, stores the result and starts the background
 pre-aggregation of every standard interval for the range.
 """
 
-import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator
-from datetime import datetime
 
 import numpy as np
 from fastapi import Query
-from fastapi.responses import StreamingResponse
 from ray import serve
 
 from deployments.charts.answer_cache import AnswerCache, head, tail
@@ -28,10 +24,7 @@ from deployments.charts.bar_store import (
     slice_from,
     snapshot_key,
 )
-from deployments.charts.live_bars import LiveChartBars, live_bar_length, live_chart
-from deployments.charts.live_hub import LiveFeed, LiveHub
 from deployments.charts.payload import TIMEZONE, chart_payload, empty_range_notice
-from deployments.charts.request import ChartRequest
 from deployments.charts.source import (
     ChartSource,
     includes_today,
@@ -52,13 +45,10 @@ from deployments.common.ingress import Ingress
 from deployments.common.json_response import OrjsonResponse, SplicedJSONResponse
 from deployments.common.query_params import SessionToken
 from deployments.common.redis_client import KEY_PREFIX, redis_guard
-from deployments.common.server_events import KEEP_ALIVE, STREAM_HEADERS, server_event
 from deployments.common.settings import Settings
 from deployments.common.warm_up import warm_up_in_background
-from deployments.iqfeed.stream_actor import ensure_stream_actor
 from deployments.sessions.access import expired_session
 from deployments.sessions.store import session_key
-from feeds.eastern_time import EASTERN
 
 api = make_api(
     "Historical",
@@ -68,9 +58,6 @@ api = make_api(
 EXPIRED = "this chart's data expired: reload the chart"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{16}$"
 EPOCH_LIMIT = 2**53
-LIVE_KEEP_ALIVE_S = 15.0
-LIVE_SESSION_CHECK_S = 20.0
-LIVE_RETRY_MS = 2000
 
 
 def request_record_key(request_id: str) -> str:
@@ -84,17 +71,6 @@ def _request_id(token: str, key: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
-def _live_status(feed: LiveFeed, bars: LiveChartBars) -> dict[str, object]:
-    """The ``status`` event: the feed's state ("closed" on a day that is not trading)."""
-    state = feed.state
-    if state == "live" and feed.day is not None and not bars.trading(
-            datetime.fromisoformat(feed.day).date()):
-        state = "closed"
-    moment = (datetime.fromtimestamp(feed.horizon, EASTERN).isoformat()
-              if feed.horizon else None)
-    return {"state": state, "market_time": feed.horizon, "market_clock": moment}
-
-
 @serve.deployment
 @serve.ingress(api)
 class HistoricalIngress(Ingress):
@@ -105,14 +81,7 @@ class HistoricalIngress(Ingress):
         self._source = ChartSource(self._redis, self._redis_url, settings)
         self._store = self._source.store
         self._answers = AnswerCache()
-        self._stream_actor = None
-        self._live = LiveHub(self._live_actor)
         warm_up_in_background(warm_up_kernels)
-
-    def _live_actor(self) -> object:
-        if self._stream_actor is None:
-            self._stream_actor = ensure_stream_actor(self._settings, self._redis_url)
-        return self._stream_actor
 
     @api.get("/", responses=error_responses(404))
     async def historical(
@@ -125,7 +94,7 @@ class HistoricalIngress(Ingress):
         rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
     ) -> OrjsonResponse:
         """The newest bars of the chart, ``request_id``, ``total``, ``has_more`` and ``live``
-        (today is in range: ``GET /stream`` streams the bars still to come)."""
+        (today is in range: ``GET /historical/stream`` streams the bars still to come)."""
         chart = await self._source.chart_request(symbol, interval, start, end, rth)
         key = result_key(chart.cache_symbol, chart.rth, chart.interval, chart.start, chart.end)
         # Round trip 1: the session and the cached result's size together.
@@ -202,68 +171,6 @@ class HistoricalIngress(Ingress):
         return OrjsonResponse(chart_payload(
             bars, zone=zone, request_id=request_id, total=rows, has_more=first > 0,
         ))
-
-    @api.get("/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}},
-                              "description": "bar and status events, keep-alive comments"},
-                        **error_responses(404)})
-    async def stream(
-        self,
-        session_token: SessionToken,
-        symbol: str = Query(pattern=SYMBOL_PATTERN, description=SYMBOL_DESCRIPTION),
-        interval: str = Query(pattern=INTERVAL_PATTERN,
-                              description="Chart interval, intraday (5s ... 4h)"),
-        rth: bool = Query(True, description="Regular trading hours only (09:30-16:00)"),
-        since: int | None = Query(None, ge=-EPOCH_LIMIT, le=EPOCH_LIMIT,
-                                  description="t of the newest bar the chart holds: bars "
-                                              "from that one on are sent (default: today's)"),
-    ) -> StreamingResponse:
-        """Today's bars as they form, as server-sent events: ``status`` (``state`` live,
-        reconnecting, closed or unknown, and the feed's clock ``market_time``) when it
-        changes, ``bar`` (``t o h l c v final``) for each new or changed bar, ``end``
-        (``reason`` session_expired or unknown_symbol) before the stream closes."""
-        today = self._source.clock.today().isoformat()
-        chart = live_chart(await self._source.chart_request(symbol, interval, today, today,
-                                                            rth))
-        async with redis_guard():
-            alive = await self._redis.exists(session_key(session_token))
-        if not alive:
-            raise expired_session()
-        return StreamingResponse(self._live_events(chart, since, session_token),
-                                 media_type="text/event-stream", headers=STREAM_HEADERS)
-
-    async def _live_events(self, chart: ChartRequest, since: int | None, token: str,
-                           ) -> AsyncIterator[bytes]:
-        bars = LiveChartBars(chart, since)
-        loop = asyncio.get_running_loop()
-        yield f"retry: {LIVE_RETRY_MS}\n\n".encode()
-        async with self._live.watch(chart.symbol, live_bar_length(chart)) as feed:
-            version, said, quiet, checked = -1, None, loop.time(), loop.time()
-            while True:
-                await feed.next(version, LIVE_KEEP_ALIVE_S)
-                version = feed.version
-                status = _live_status(feed, bars)
-                if status != said:
-                    said, quiet = status, loop.time()
-                    yield server_event("status", status)
-                if status["state"] == "unknown":
-                    yield server_event("end", {"reason": "unknown_symbol", "message":
-                                               f"the feed does not know {chart.symbol}"})
-                    return
-                if status["state"] in ("live", "reconnecting") and feed.day is not None:
-                    changes = bars.changes(feed)
-                    if changes:
-                        quiet = loop.time()
-                        yield b"".join(server_event("bar", bar) for bar in changes)
-                if loop.time() - quiet >= LIVE_KEEP_ALIVE_S:
-                    quiet = loop.time()
-                    yield KEEP_ALIVE
-                if loop.time() - checked >= LIVE_SESSION_CHECK_S:
-                    checked = loop.time()
-                    if not await self._sessions.exists(token):
-                        yield server_event("end", {"reason": "session_expired",
-                                                   "message": "the session expired"})
-                        return
 
     async def _record_and_read(
         self, request_id: str, token: str, key: str, rows: int, snapshot: bool, zone: str,

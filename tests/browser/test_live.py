@@ -158,6 +158,27 @@ def test_killed_simulator_mid_stream_reconnects_without_a_gap(replay_http):
         assert _ohlcv(streamed[t]) == history[t], t
 
 
+def test_many_watchers_share_one_upstream_watch_and_leave_charts_free(replay_http):
+    """24 streams of one chart (more than the historical replicas' request slots): one
+    upstream watch, every stream gets the bars, and chart requests are still answered."""
+    token = initiate_paced(replay_http)
+    streams = [_stream(replay_http, token, symbol="KO", interval="5m") for _ in range(24)]
+    try:
+        assert all(s.wait(lambda s: s.named("bar"), 60) for s in streams), [
+            s.error for s in streams]
+        watches = replay_http.get("/health").json()["iqfeed"]["stream"]["watches"]
+        assert [w["bar_s"] for w in watches if w["symbol"] == "KO"] == [60], watches
+        chart = replay_http.get("/historical/", params={
+            "symbol": "KO", "interval": "5m", "start": DAY.isoformat(), "end": DAY.isoformat()},
+            headers=session_headers(token), timeout=60)
+        assert chart.status_code == 200, chart.text
+        newest = {s.named("bar")[-1].data["t"] for s in streams}
+        assert max(chart.json()["bars"]["t"]) <= max(newest)
+    finally:
+        for stream in streams:
+            stream.close()
+
+
 def _ready_page(browser: Browser, replayed: LaunchedPlatform):
     context = new_context(browser, f"{replayed.base_url}/")
     login = context.request.post(f"{replayed.base_url}/login",

@@ -130,7 +130,8 @@ def api_schema(request: pytest.FixtureRequest, platform: Platform, schema_sessio
 
 
 # The event streams never end by themselves: a job's is tested in test_optimize_http.py (it
-# streams until the job ends), the live bars' in tests/browser/test_live.py.
+# streams until the job ends); the ``live`` application (/historical/stream), one endless
+# stream, is not in APPS: its answers, 4xx included, are tested in tests/browser/test_live.py.
 schema = schemathesis.pytest.from_fixture("api_schema").exclude(
     path_regex=r"/(events|stream)$")
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from deployments.charts.builder import build_chart
-from deployments.charts.live_bars import LiveChartBars, live_bar_length, live_chart
-from deployments.charts.live_hub import LiveFeed
 from deployments.charts.request import parse_chart_request
 from deployments.common.errors import FieldError
 from deployments.common.settings import load_settings
 from deployments.iqfeed.live_watch import LiveWatch
+from deployments.live.chart_bars import LiveChartBars, live_bar_length, live_chart
+from deployments.live.hub import LiveFeed
 from feeds.bars import Bars
 from feeds.iqfeed.streaming_protocol import BarLine
 from feeds.synthetic_market import second_bars

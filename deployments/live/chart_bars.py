@@ -13,9 +13,9 @@ import dataclasses
 from datetime import date
 
 from deployments.charts.builder import build_chart
-from deployments.charts.live_hub import LiveFeed
 from deployments.charts.request import ChartRequest
 from deployments.common.errors import FieldError
+from deployments.live.hub import LiveFeed
 from feeds.market_calendar import session_bounds_utc
 
 BASE_TIERS = {1: "1s", 60: "1m"}
