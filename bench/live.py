@@ -5,7 +5,8 @@ simulator prints each one-second bar is known: the market clock passes the bar's
 time ``origin + (t + 1 - replay_start) / speed`` (the simulator's 20 ms pump adds up to 20 ms on
 top, counted in our figure). A 1-second chart in chromium logs when each bar event arrived and
 when the frame after it was painted (``window.__app.livePaints()``). Peers in the same run: the
-bare SSE delivery of the same stream read by a Python client, and a no-op Serve endpoint's
+bare SSE delivery of the same stream read by a Python client (both measured once the client's
+join has caught up), and a no-op Serve endpoint's
 round trip. Then 100 concurrent watchers of one symbol: how many upstream watches the
 ``iqfeed-stream`` actor holds for it, and the actor's CPU per upstream update with 1 and with
 100 watchers. Target (issue #16): p50 <= 250 ms trade -> paint.
@@ -102,11 +103,10 @@ def _stream_actor_cpu() -> tuple[int, float]:
     return pid, (int(fields[11]) + int(fields[12])) / ticks
 
 
-def _stream_stats(http: httpx.Client, symbol: str) -> tuple[int, int]:
-    """(upstream watches of ``symbol``, updates every watch received) from ``/health``."""
+def _stream_stats(http: httpx.Client) -> dict[tuple[str, int], int]:
+    """Updates received so far by each upstream watch, from ``/health``."""
     stream = http.get("/health").json()["iqfeed"]["stream"]
-    mine = [w for w in stream["watches"] if w["symbol"] == symbol]
-    return len(mine), sum(w["updates"] for w in stream["watches"])
+    return {(w["symbol"], w["bar_s"]): w["updates"] for w in stream["watches"]}
 
 
 def _fan_out(base_url: str, token: str, watchers: int) -> tuple[int, float, int]:
@@ -119,13 +119,15 @@ def _fan_out(base_url: str, token: str, watchers: int) -> tuple[int, float, int]
     with httpx.Client(base_url=base_url, timeout=30) as http:
         time.sleep(5.0)  # every stream open, the watch's history in
         _, cpu_before = _stream_actor_cpu()
-        _, updates_before = _stream_stats(http, symbol)
+        before = _stream_stats(http)
         time.sleep(FAN_OUT_S)
         _, cpu_after = _stream_actor_cpu()
-        watches, updates_after = _stream_stats(http, symbol)
+        after = _stream_stats(http)
     for reader in readers:
         reader.stop.set()
-    updates = max(1, updates_after - updates_before)
+    watches = sum(1 for key in after if key[0] == symbol)
+    # Every watch's lines cost the actor CPU; a watch dropped meanwhile (idle) is not counted.
+    updates = max(1, sum(n - before.get(key, 0) for key, n in after.items()))
     received = sum(len(r.bars) for r in readers)
     return watches, 1000 * (cpu_after - cpu_before) / updates, received
 
@@ -153,6 +155,9 @@ def main() -> None:
         page.wait_for_function("window.__app.live().state === 'live'", timeout=WAIT_MS)
         bare = SseReader(base_url, token, "AAPL", CHART)
         bare.start()
+        while not bare.bars:
+            time.sleep(0.1)
+        time.sleep(3.0)  # the join's catch-up burst is over: steady streaming from here
         began = time.time()
         time.sleep(MEASURE_S)
         bare.stop.set()
