@@ -96,20 +96,31 @@ def new_context(browser: Browser, app_url: str) -> BrowserContext:
     return context
 
 
+def logged_in_page(browser: Browser, base_url: str, access_token: str,
+                   init_script: str | None = None) -> tuple[BrowserContext, Page, list[str]]:
+    """A fresh context at the app of the platform at ``base_url``, logged in through the login
+    route, once the app has its session and strategies (``init_script`` runs before the app);
+    also the list the page's uncaught errors go to."""
+    context = new_context(browser, f"{base_url}/")
+    login = context.request.post(f"{base_url}/login", data={"access_token": access_token})
+    assert login.status == 204, login.text()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    if init_script:
+        page.add_init_script(init_script)
+    page.goto(f"{base_url}/")
+    page.wait_for_function("window.__app && window.__app.ready()", timeout=300_000)
+    return context, page, errors
+
+
 @pytest.fixture
 def page(browser: Browser, app_url: str, platform: Platform,
          request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context at the app, logged in (the test platform has an access token)
     through the login route, once the app has its session and strategies."""
-    context = new_context(browser, app_url)
-    login = context.request.post(f"{platform.base_url}/login",
-                                 data={"access_token": platform.env["ACCESS_TOKEN"]})
-    assert login.status == 204, login.text()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(app_url)
-    page.wait_for_function("window.__app && window.__app.ready()")
+    context, page, errors = logged_in_page(browser, platform.base_url,
+                                           platform.env["ACCESS_TOKEN"])
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

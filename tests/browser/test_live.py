@@ -24,8 +24,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.app_driver import WAIT_MS, state
-from tests.browser.conftest import new_context, screenshot
+from tests.browser.app_driver import state
+from tests.browser.conftest import logged_in_page, screenshot
 from tests.support.feed_expectations import recent_trading_day
 from tests.support.launched_platform import LaunchedPlatform, launch
 from tests.support.live_events import EventStream
@@ -180,19 +180,10 @@ def test_many_watchers_share_one_upstream_watch_and_leave_charts_free(replay_htt
 
 
 def _ready_page(browser: Browser, replayed: LaunchedPlatform):
-    context = new_context(browser, f"{replayed.base_url}/")
-    login = context.request.post(f"{replayed.base_url}/login",
-                                 data={"access_token": replayed.env["ACCESS_TOKEN"]})
-    assert login.status == 204, login.text()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.add_init_script(
-        "localStorage.setItem('ray-trader:prefs:v1', JSON.stringify({chart: {symbol: 'AAPL', "
-        f"interval: '1m', rth: true, start: '{DAY.isoformat()}', end: '{DAY.isoformat()}'}}}}));")
-    page.goto(f"{replayed.base_url}/")
-    page.wait_for_function("window.__app && window.__app.ready()", timeout=WAIT_MS)
-    return context, page, errors
+    prefs = (f"{{chart: {{symbol: 'AAPL', interval: '1m', rth: true, start: '{DAY}', "
+             f"end: '{DAY}'}}}}")
+    return logged_in_page(browser, replayed.base_url, replayed.env["ACCESS_TOKEN"],
+                          f"localStorage.setItem('ray-trader:prefs:v1', JSON.stringify({prefs}));")
 
 
 def _set_hidden(page, hidden: bool) -> None:
