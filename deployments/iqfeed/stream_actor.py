@@ -28,9 +28,9 @@ from deployments.common.redis_client import make_client
 from deployments.common.settings import Settings
 from deployments.iqfeed.live_watch import LiveWatch
 from deployments.iqfeed.placement import iqfeed_placement
-from feeds.iqfeed.bar_stream import BarStream
 from feeds.iqfeed.errors import FeedUnavailable
 from feeds.iqfeed.streaming_protocol import BarLine, Heartbeat, Notice
+from feeds.iqfeed.streams import BarStream
 from feeds.market_calendar import session_bounds_utc
 
 logger = logging.getLogger(__name__)

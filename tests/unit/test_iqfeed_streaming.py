@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from feeds.iqfeed.bar_stream import BarStream
 from feeds.iqfeed.errors import FeedUnavailable
 from feeds.iqfeed.streaming_protocol import (
     REQUEST_WATCHES,
@@ -37,6 +36,7 @@ from feeds.iqfeed.streaming_protocol import (
     unwatch_trades,
     watch_trades,
 )
+from feeds.iqfeed.streams import BarStream, Level1Stream
 from feeds.simulator import IQFeedSimulator
 
 ET = ZoneInfo("America/New_York")
@@ -330,3 +330,25 @@ async def test_bar_stream_notices_a_silent_port():
         await stream.read()
     stream.close()
     server.close()
+
+
+async def test_level1_stream_names_the_selected_fields_of_each_trade(streaming):
+    sim, clock = streaming
+    stream = await Level1Stream.open("127.0.0.1", sim.level1_port, silence_s=3.0)
+    await stream.select(("Most Recent Trade", "Most Recent Trade Size", "Total Volume"))
+    await stream.watch("MSFT")
+    lines: list[Notice] = []
+    for _ in range(50):
+        if len([n for n in lines if n.kind == "Q"]) >= 3:
+            break
+        line = await stream.read()
+        if isinstance(line, Notice) and line.kind in ("P", "Q"):
+            lines.append(line)
+            clock.now += 1  # after the summary: the market moves on and prints trades
+    assert lines[0].kind == "P"
+    trades = [stream.record(n) for n in lines if n.kind == "Q"]
+    assert all(set(t) == {"Symbol", "Most Recent Trade", "Most Recent Trade Size",
+                          "Total Volume"} and t["Symbol"] == "MSFT" for t in trades)
+    assert all(float(t["Most Recent Trade"]) > 0 for t in trades)
+    await stream.unwatch("MSFT")
+    stream.close()
