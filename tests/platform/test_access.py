@@ -79,7 +79,9 @@ def test_health_details_only_to_loopback_or_token_holders(platform: Platform, an
         pytest.skip("this machine has no address but loopback to call from")
     with httpx.Client(base_url=platform.lan_url, timeout=30) as remote:
         summary = remote.get("/health").json()
-        assert set(summary) == {"status", "components"}, summary
+        # The summary and the market's clock (the web app dates its charts by it), no more.
+        assert set(summary) == {"status", "components", "market"}, summary
+        assert set(summary["market"]) == {"now", "day", "replay", "speed"}
         assert set(summary["components"].values()) <= {"ok", "degraded"}
         assert summary["status"] == detailed["status"]
         assert remote.get("/strategies/").status_code == 401
