@@ -47,10 +47,10 @@ RETRY_MS = 2000
 
 
 def _status(feed: LiveFeed, bars: LiveChartBars) -> dict[str, object]:
-    """The ``status`` event: the feed's state ("closed" on a day that is not trading)."""
+    """The ``status`` event: the feed's state ("closed" outside the chart's session)."""
     state = feed.state
     if state == "live" and feed.day is not None and not bars.trading(
-            datetime.fromisoformat(feed.day).date()):
+            datetime.fromisoformat(feed.day).date(), feed.horizon):
         state = "closed"
     moment = (datetime.fromtimestamp(feed.horizon, EASTERN).isoformat()
               if feed.horizon else None)
@@ -120,7 +120,7 @@ class LiveIngress(Ingress):
                     yield server_event("end", {"reason": "unknown_symbol", "message":
                                                f"the feed does not know {chart.symbol}"})
                     return
-                if status["state"] in ("live", "reconnecting") and feed.day is not None:
+                if status["state"] != "connecting" and feed.day is not None:
                     changes = bars.changes(feed)
                     if changes:
                         quiet = loop.time()

@@ -47,9 +47,13 @@ class LiveChartBars:
         self.close = (session_bounds_utc(chart.days[-1])[1] if chart.rth and chart.days
                       else None)
 
-    def trading(self, day: date) -> bool:
-        """True when ``day`` (the feed's) is the chart's trading day."""
-        return bool(self.chart.days) and self.chart.days[-1] == day
+    def trading(self, day: date, market_time: int | None) -> bool:
+        """True when ``day`` (the feed's) is the chart's trading day and the feed's clock
+        ``market_time`` is inside the chart's session (regular or extended hours)."""
+        if not self.chart.days or self.chart.days[-1] != day:
+            return False
+        opening, closing = session_bounds_utc(day, extended=not self.chart.rth)
+        return market_time is None or opening <= market_time < closing
 
     def changes(self, feed: LiveFeed) -> list[dict[str, object]]:
         """The chart bars from ``since`` on that are new or changed since the last call."""

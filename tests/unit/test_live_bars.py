@@ -132,3 +132,13 @@ def test_a_regular_hours_stream_sends_nothing_before_the_open():
     sent = LiveChartBars(extended, None).changes(_feed(base, upto, forming=True))
     assert sent and sent[0]["t"] >= _at(4, 0)
     assert (sent[-1]["t"], sent[-1]["final"]) == (_at(9, 0), False)  # the forming bar
+
+
+def test_a_stream_is_open_only_inside_the_charts_session():
+    regular = LiveChartBars(_chart("5m"), None)
+    extended = LiveChartBars(_chart("5m", rth=False), None)
+    assert regular.trading(DAY, _at(10, 0)) and regular.trading(DAY, _at(15, 59, 59))
+    assert not regular.trading(DAY, _at(9, 29)) and not regular.trading(DAY, _at(16, 0))
+    assert extended.trading(DAY, _at(5, 0)) and extended.trading(DAY, _at(19, 59))
+    assert not extended.trading(DAY, _at(20, 0))
+    assert not regular.trading(date(2026, 3, 12), _at(10, 0) + 86400)
