@@ -37,7 +37,7 @@ from deployments.optimize.result import (
     walk_forward_segments,
 )
 from deployments.optimize.scheduler import ensure_scheduler
-from deployments.sessions.access import require_session, require_workspace
+from deployments.sessions.access import require_workspace
 from strategies.registry import LiveRegistry
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -116,9 +116,14 @@ class OptimizeIngress(Ingress):
 
     async def _own_job(self, job_id: str, token: str, with_result: bool = True
                        ) -> dict[str, Any]:
-        await require_session(self._sessions, token)
+        """The job's view for session ``token``: a job of its workspace (whichever of the
+        workspace's sessions started it), else 404."""
+        workspace = await require_workspace(self._sessions, self._workspaces, token)
         view = await self._jobs.view(job_id, with_result) if JOB_ID.fullmatch(job_id) else None
-        if view is None or view.pop("session") != token:
+        if view is None:
+            raise _unknown_job(job_id)
+        session, owner = view.pop("session"), view.pop("workspace")
+        if owner != workspace and not (owner is None and session == token):
             raise _unknown_job(job_id)
         return view
 
@@ -150,8 +155,9 @@ class OptimizeIngress(Ingress):
         admitted = {"chart": chart.as_json(), "bars": bars, "workspace": workspace,
                     "series": [{"chart": one.as_json(), "bars": n} for one, n in series]}
         job_id = await self._jobs.create(
-            session_token, body.model_dump(mode="json"), admitted, trials, body.objective,
-            self._settings.optimize_max_jobs_per_session, self._settings.session_timeout_s)
+            session_token, workspace, body.model_dump(mode="json"), admitted, trials,
+            body.objective, self._settings.optimize_max_jobs_per_session,
+            self._settings.runs_ttl_days * 86400)
         await self._scheduler.submit.remote(job_id)
         return OrjsonResponse({"job_id": job_id, "status": "queued", "combinations": size,
                                "trials": trials, "bars": bars,
@@ -210,6 +216,7 @@ class OptimizeIngress(Ingress):
             view = await self._jobs.view(job_id, with_result=False)
             if view is not None:
                 view.pop("session")
+                view.pop("workspace")
 
 
 build = builder(OptimizeIngress)

@@ -1,11 +1,14 @@
 """Optimization jobs in Redis: the record any replica reads, and its guarded status changes.
 
-Layout (under the ``v1:`` prefix), every key owned by the session that submitted the job, so
-heartbeats keep it and the session's expiry removes it:
+Layout (under the ``v1:`` prefix):
 
-- ``v1:optimize:job:<id>``          hash: session, status, done, total, times, error, device,
-                                    objective, request (JSON) and, once done, result (JSON)
-- ``v1:optimize:active:<token>``    set of the session's job ids (queued or running ones count)
+- ``v1:optimize:job:<id>``          hash: session, workspace, status, done, total, times, error,
+                                    device, objective, request (JSON) and, once done, result
+                                    (JSON); kept RUNS_TTL_DAYS like the workspace's runs, so a
+                                    job outlives the session that started it (any session of
+                                    its workspace follows, cancels or reads it)
+- ``v1:optimize:active:<token>``    set of the session's job ids (queued or running ones count),
+                                    owned by the session
 
 Status moves queued -> running -> succeeded | failed, or to cancelled from queued or running;
 a change applies only from the states it names, so a cancel and a finishing job cannot both
@@ -91,13 +94,15 @@ class JobStore:
         self._update = client.register_script(_UPDATE)
         self._admit = client.register_script(_ADMIT)
 
-    async def create(self, token: str, request: dict[str, Any], admitted: dict[str, Any],
-                     total: int, objective: str, limit: int, ttl_s: int) -> str:
-        """Record a queued job for session ``token`` with what admission established
-        (``admitted``: the validated chart, its bar count); TooManyRequests (429) when the
-        session already has ``limit`` jobs queued or running."""
+    async def create(self, token: str, workspace: str, request: dict[str, Any],
+                     admitted: dict[str, Any], total: int, objective: str, limit: int,
+                     ttl_s: int) -> str:
+        """Record a queued job of session ``token`` in ``workspace``, kept ``ttl_s``, with
+        what admission established (``admitted``: the validated chart, its bar count);
+        TooManyRequests (429) when the session already has ``limit`` jobs queued or running."""
         job_id = new_job_id()
-        fields = {"session": token, "status": "queued", "done": 0, "total": total,
+        fields = {"session": token, "workspace": workspace, "status": "queued", "done": 0,
+                  "total": total,
                   "created_at": time.time(), "objective": objective,
                   "request": orjson.dumps(request), "admitted": orjson.dumps(admitted)}
         args: list[Any] = [limit, job_id, JOB_PREFIX, ttl_s]
@@ -110,8 +115,7 @@ class JobStore:
                                   f"running (at most {limit}); wait or cancel one")
         if self._sessions is not None:
             async with redis_guard(), self._redis.pipeline(transaction=True) as pipe:
-                for key in (job_key(job_id), active_key(token)):
-                    self._sessions.queue_register(pipe, token, key)
+                self._sessions.queue_register(pipe, token, active_key(token))
                 await pipe.execute()
         return job_id
 
@@ -142,8 +146,9 @@ class JobStore:
             return _text(await self._redis.hget(job_key(job_id), "status"))
 
     async def view(self, job_id: str, with_result: bool = True) -> dict[str, Any] | None:
-        """What ``GET /optimize/{job_id}`` answers (without the session), or None."""
-        names = ["session", "status", "done", "total", "created_at", "started_at",
+        """What ``GET /optimize/{job_id}`` answers (with ``session`` and ``workspace``, which
+        the route takes out), or None."""
+        names = ["session", "workspace", "status", "done", "total", "created_at", "started_at",
                  "finished_at", "error", "objective", "device"]
         if with_result:
             names.append("result")
@@ -159,7 +164,8 @@ class JobStore:
         if status == "running" and started and 0 < done < total:
             eta = round((time.time() - started) / done * (total - done), 1)
         view = {
-            "job_id": job_id, "session": _text(raw["session"]), "status": status,
+            "job_id": job_id, "session": _text(raw["session"]),
+            "workspace": _text(raw["workspace"]), "status": status,
             "progress": {"done": done, "total": total},
             "created_at": _float(raw["created_at"]), "started_at": started,
             "finished_at": finished, "eta_s": eta, "error": _text(raw["error"]) or None,

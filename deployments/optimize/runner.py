@@ -66,7 +66,7 @@ async def _run(job_id: str, store: JobStore, client: aioredis.Redis, redis_url: 
                settings: Settings) -> None:
     record = await outlasting_outages(lambda: store.request(job_id))
     if record is None or record["status"] != "queued":
-        return  # cancelled before it started, or expired with its session
+        return  # cancelled before it started, or its record expired
     if not await outlasting_outages(lambda: store.update(
             job_id, ("queued",), status="running", started_at=time.time())):
         return

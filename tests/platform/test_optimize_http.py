@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import orjson
@@ -19,6 +20,7 @@ from deployments.backtest.bar_context import base_bounds, session_ends
 from deployments.common.http_app import ErrorBody
 from deployments.optimize.result import walk_forward_segments
 from deployments.optimize.scheduler import ACTOR_NAME as SCHEDULER
+from deployments.sessions.store import SEEN_KEY, session_key
 from kernels.backtest import METRICS, bar_context, pack_params, sweep_signals
 from kernels.strategy_sweep import sweep_segments
 from strategies.sma_cross import signals
@@ -32,7 +34,7 @@ from tests.support.optimize_jobs import rerun_after_failure
 from tests.support.optimize_jobs import state_address as _state_address
 from tests.support.optimize_jobs import submit as _submit
 from tests.support.polling import wait_for
-from tests.support.session_calls import initiate, session_headers
+from tests.support.session_calls import initiate, initiate_in, session_headers
 
 
 @pytest.fixture
@@ -466,3 +468,26 @@ def test_a_finished_job_is_stored_as_a_run_of_the_workspace(http, token, feed_re
     assert record["summary"]["params"] == result["best"]["params"]
     listed = http.get("/runs/", headers=session_headers(token)).json()
     assert run_id in [run["run_id"] for run in listed["runs"]]
+
+
+def test_a_job_outlives_its_session_and_any_session_of_its_workspace_follows_it(
+        http, feed_ready, redis_client, platform):
+    started, workspace = initiate_in(http)
+    job_id = _submit(http, started, _big_body())
+    # The session that started it ends (the janitor's sweep, as if its tab had been closed
+    # for longer than the session timeout) while the job is queued or running.
+    redis_client.zadd(SEEN_KEY, {started: time.time() - platform.session_timeout_s - 1})
+    assert wait_for(lambda: redis_client.exists(session_key(started)) == 0, 30)
+    assert http.get(f"/optimize/{job_id}", headers=session_headers(started)).status_code == 401
+    # A later session of the same workspace (a reload after the timeout) follows it to its
+    # end, and the finished job is a run of the workspace; another workspace does not see it.
+    later, same = initiate_in(http, workspace)
+    assert same == workspace
+    other, _ = initiate_in(http)
+    assert http.get(f"/optimize/{job_id}", headers=session_headers(other)).status_code == 404
+    view = _finish(http, job_id, later, timeout_s=300)
+    assert view["status"] == "succeeded", view
+    run = http.get(f"/runs/{view['result']['run_id']}", headers=session_headers(later))
+    assert run.status_code == 200 and run.json()["kind"] == "optimize"
+    runs_ttl_s = int(platform.env.get("RUNS_TTL_DAYS", 30)) * 86400
+    assert platform.session_timeout_s < redis_client.ttl(f"v1:optimize:job:{job_id}") <= runs_ttl_s
