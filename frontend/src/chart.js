@@ -32,6 +32,13 @@ const LOAD_OLDER_WITHIN_BARS = 80;
 // strategy's signal, time, session end, end of data); green for a win, red for a loss. The
 // reason in words is in the legend under the crosshair and in the trade list.
 const EXIT_SHAPES = { stop: "square", trailing: "square", target: "square" };
+// Zoomed in far enough for a label per marker (a few pixels per bar piles them up), an exit
+// says why in two letters.
+const EXIT_LABELS = {
+  stop: "SL", target: "TP", trailing: "TS", time: "T", session_end: "EOD", signal: "",
+  end_of_data: "",
+};
+const LABEL_MIN_SPACING = 14;
 
 /** The legend's short name of a time zone: "ET" for New York, else the zone ("UTC"). */
 const zoneLabel = (zone) => (!zone || zone === "America/New_York" ? "ET" : zone);
@@ -280,7 +287,7 @@ export class ChartView {
       this.allMarkers.push({
         utc: trade.exit_time, time: null, id: `exit:${trade.k}`,
         position: long ? "aboveBar" : "belowBar", shape: EXIT_SHAPES[trade.exit_reason] ?? "circle",
-        color: win ? WIN : LOSS, size: 0.5,
+        color: win ? WIN : LOSS, size: 0.5, label: EXIT_LABELS[trade.exit_reason] ?? "",
       });
     }
     this.allMarkers.sort((a, b) => a.utc - b.utc);
@@ -404,16 +411,19 @@ export class ChartView {
     // Markers need a bar under them: only trades inside the loaded bars are drawn; older ones
     // appear as their bars are loaded.
     const oldest = this.utc.length ? this.utc[0] : Infinity;
+    const labelled = this.chart.timeScale().options().barSpacing >= LABEL_MIN_SPACING;
     const shown = [];
     for (const m of this.allMarkers) {
       if (m.utc < oldest) continue;
       const i = floorIndex(this.utc, m.utc);
       if (i < 0) continue;
-      const { utc, ...marker } = m;
-      shown.push({ ...marker, time: this.disp[i] });
+      const { utc, label, ...marker } = m;
+      shown.push(labelled && label ? { ...marker, text: label, time: this.disp[i] }
+        : { ...marker, time: this.disp[i] });
     }
     this.markers.setMarkers(shown);
     this.shownMarkers = shown.length;
+    this.markerLabels = labelled;
   }
 
   /** Scroll so the bar at UTC second ``t`` is in view. */
@@ -448,6 +458,8 @@ export class ChartView {
 
   _onRange(range) {
     if (!range || !this.utc.length) return;
+    const labelled = this.chart.timeScale().options().barSpacing >= LABEL_MIN_SPACING;
+    if (this.allMarkers.length && labelled !== this.markerLabels) this._applyMarkers();
     const info = this.candles.barsInLogicalRange(range);
     if (info && info.barsBefore < LOAD_OLDER_WITHIN_BARS) this.onNearOldest();
   }
@@ -639,6 +651,7 @@ export class ChartView {
       firstTime: this.utc[0] ?? null,
       lastTime: this.utc.at(-1) ?? null,
       markers: this.shownMarkers,
+      markerLabels: this.markerLabels ? this.markers.markers().filter((m) => m.text).map((m) => m.text) : [],
       markersTotal: this.allMarkers.length,
       equityPoints: this.equity ? this.equity.data().length : 0,
       drawdownPoints: this.drawdown ? this.drawdown.data().length : 0,

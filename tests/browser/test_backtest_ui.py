@@ -258,6 +258,18 @@ def test_the_order_model_is_set_in_the_form_and_replayed_bars_are_reported(page:
     expect(page.locator("[data-metric='Bars replayed on base bars']")).to_have_text(
         str(resolved))
     assert all(trade["units"] == int(trade["units"]) for trade in answer["trades"])
+    # Exit markers say why in two letters once zoomed in enough for labels (none piled up at
+    # the default zoom).
+    codes = {"stop": "SL", "target": "TP", "trailing": "TS", "time": "T", "session_end": "EOD"}
+    assert state(page, "chart")["markerLabels"] == []
+    chart = page.locator("#chart")
+    chart.focus()
+    for _ in range(8):
+        chart.press("+")
+    page.wait_for_function("window.__app.chart().markerLabels.length > 0", timeout=10_000)
+    reasons = {codes[t["exit_reason"]] for t in answer["trades"] if t["exit_reason"] in codes}
+    assert set(state(page, "chart")["markerLabels"]) <= reasons
+    screenshot(page, "order-model-labels")
     page.locator("#metrics-table").scroll_into_view_if_needed()
     screenshot(page, "order-model")
     # The settings persist: a reload keeps them.
