@@ -19,6 +19,12 @@ from feeds.eastern_time import EASTERN
 from feeds.market_calendar import is_trading_day, session_bounds_utc
 
 
+def cache_name(symbol: str, tag: str) -> str:
+    """``symbol`` as caches name it under market clock ``tag``: a replay's bars (its "today"
+    is a past day, still trading) are kept apart from the live market's."""
+    return f"{symbol}~{tag}" if tag else symbol
+
+
 def parse_replay_start(text: str) -> int:
     """UTC epoch second a replay starts at: ``2026-11-20`` (that day's regular open) or
     ``2026-11-20T10:15`` (Eastern); ValueError naming the problem."""

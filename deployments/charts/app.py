@@ -106,11 +106,11 @@ class HistoricalIngress(Ingress):
             raise expired_session()
         rows = rows_from_header(header)
         request_id = _request_id(session_token, key)
+        today = includes_today(chart, self._source.clock)
         for _ in range(2):  # a result that expired between the round trips is rebuilt once
             if rows is None:
                 rows = await self._source.ensure(chart, key)
-            parts = await self._record_and_read(request_id, session_token, key, rows,
-                                                includes_today(chart, self._source.clock),
+            parts = await self._record_and_read(request_id, session_token, key, rows, today,
                                                 chart.zone)
             if parts is not None:
                 break
@@ -121,8 +121,7 @@ class HistoricalIngress(Ingress):
 
         notice = {} if rows else {"notice": empty_range_notice(chart)}
         # Today is in range of an intraday chart of the feed: GET /stream carries it on.
-        live = (includes_today(chart, self._source.clock) and not chart.is_file
-                and chart.interval_s < 86400)
+        live = today and not chart.is_file and chart.interval_s < 86400
 
         def encode() -> bytes:
             return head(chart_payload(

@@ -25,6 +25,7 @@ from deployments.common.settings import Settings
 from feeds.bars import Bars
 from feeds.eastern_time import utc_to_eastern
 from feeds.market_calendar import session_bounds_utc
+from feeds.market_clock import cache_name
 
 
 def concat(parts: list[Bars]) -> Bars:
@@ -63,9 +64,8 @@ class BaseBarLoader:
         return self._settings.bar_cache_ttl_s if past else self._settings.today_cache_ttl_s
 
     def stored(self, symbol: str) -> str:
-        """The symbol as the cache names it: a replay's bars are kept apart from the live
-        market's (its "today" is a past day, still trading)."""
-        return f"{symbol}~{self._clock.tag}" if self._clock.replaying else symbol
+        """The symbol as the cache names it (see :func:`feeds.market_clock.cache_name`)."""
+        return cache_name(symbol, self._clock.tag)
 
     async def load(self, symbol: str, tier: str, days: list[date]) -> Bars:
         """Base bars of ``symbol`` at ``tier`` over ``days`` (ascending trading days)."""

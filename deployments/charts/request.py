@@ -26,6 +26,7 @@ from feeds.files.validation import resolution_name
 from feeds.iqfeed.client import normalize_symbol
 from feeds.iqfeed.errors import SymbolNotFound
 from feeds.market_calendar import PRE_MARKET_OPEN, REGULAR_CLOSE, REGULAR_OPEN, trading_days
+from feeds.market_clock import cache_name
 
 _INTERVAL = re.compile(r"([1-9][0-9]{0,5})([smh])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -90,7 +91,7 @@ class ChartRequest:
         """The symbol as cache keys name it (an imported one with its generation)."""
         if self.is_file:
             return f"{self.symbol}@{self.generation}"
-        return f"{self.symbol}~{self.market}" if self.market else self.symbol
+        return cache_name(self.symbol, self.market)
 
     @property
     def anchor_s(self) -> int:

@@ -46,7 +46,6 @@ class LiveWatch:
     """Bumped when a bar is inserted before the newest one (pollers then read all again)."""
     updates: int = 0
     last_poll: float = field(default_factory=time.monotonic)
-    last_line: float = 0.0
     stored_seq: int = -1
     stored_at: float = 0.0
     synced: bool = False
@@ -63,7 +62,6 @@ class LiveWatch:
             return
         row: BarRow = (line.t, line.o, line.h, line.low, line.c, line.v)
         self.updates += 1
-        self.last_line = time.monotonic()
         if line.kind == "update":
             self.synced = True
             if self.times and line.t <= self.times[-1]:

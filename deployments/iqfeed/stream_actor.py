@@ -32,6 +32,7 @@ from feeds.iqfeed.errors import FeedUnavailable
 from feeds.iqfeed.streaming_protocol import BarLine, Heartbeat, Notice
 from feeds.iqfeed.streams import BarStream
 from feeds.market_calendar import session_bounds_utc
+from feeds.market_clock import cache_name
 
 logger = logging.getLogger(__name__)
 ACTOR_NAME = "iqfeed-stream"
@@ -51,6 +52,7 @@ class LiveStreamActor:
         self._clock = settings.market_clock()
         self._store = BarStore(make_client(redis_url))
         self._watches: dict[tuple[str, int], LiveWatch] = {}
+        self._by_request: dict[str, LiveWatch] = {}
         self._stream: BarStream | None = None
         self._state = "connecting"
         self._last_error: str | None = None
@@ -66,9 +68,6 @@ class LiveStreamActor:
             self._started = True
             loop = asyncio.get_running_loop()
             self._tasks = [loop.create_task(self._run()), loop.create_task(self._housekeep())]
-
-    def _stored(self, symbol: str) -> str:
-        return f"{symbol}~{self._clock.tag}" if self._clock.replaying else symbol
 
     async def poll(self, symbol: str, bar_s: int, seq: int = -1, epoch: int = -1,
                    count: int = 0, timeout_s: float = 15.0) -> dict[str, Any]:
@@ -92,6 +91,7 @@ class LiveStreamActor:
         self._next_id += 1
         watch = LiveWatch(symbol, bar_s, f"L{self._next_id}", self._clock.today())
         self._watches[(symbol, bar_s)] = watch
+        self._by_request[watch.request_id] = watch
         if self._stream is not None:
             with contextlib.suppress(FeedUnavailable):
                 await self._send_watch(self._stream, watch)
@@ -144,10 +144,9 @@ class LiveStreamActor:
             self._heartbeat = line.t
             return
         if isinstance(line, BarLine):
-            for watch in self._watches.values():
-                if watch.request_id == line.request_id:
-                    watch.apply(line)
-                    return
+            watch = self._by_request.get(line.request_id)
+            if watch is not None:
+                watch.apply(line)
             return
         if line.kind == "n" and line.fields:
             self._unknown.add(line.fields[0])
@@ -168,6 +167,7 @@ class LiveStreamActor:
         for key, watch in list(self._watches.items()):
             if now - watch.last_poll > self._settings.live_idle_unwatch_s:
                 del self._watches[key]
+                del self._by_request[watch.request_id]
                 self._unknown.discard(watch.symbol)
                 if self._stream is not None:
                     with contextlib.suppress(FeedUnavailable):
@@ -183,7 +183,7 @@ class LiveStreamActor:
         if tier is None:
             return
         seq = watch.seq
-        stored = self._stored(watch.symbol)
+        stored = cache_name(watch.symbol, self._clock.tag)
         try:
             await self._store.put_day(tier, stored, watch.day, watch.completed(),
                                       self._settings.today_cache_ttl_s)

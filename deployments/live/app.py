@@ -65,13 +65,7 @@ class LiveIngress(Ingress):
     def __init__(self, settings: Settings) -> None:
         super().__init__(api, settings)
         self._source = ChartSource(self._redis, self._redis_url, settings)
-        self._stream_actor = None
-        self._hub = LiveHub(self._actor)
-
-    def _actor(self) -> object:
-        if self._stream_actor is None:
-            self._stream_actor = ensure_stream_actor(self._settings, self._redis_url)
-        return self._stream_actor
+        self._hub = LiveHub(ensure_stream_actor(settings, self._redis_url))
 
     @api.get("/", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}},

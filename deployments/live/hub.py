@@ -39,7 +39,6 @@ class LiveFeed:
         self.state = "connecting"
         self.horizon: int | None = None
         self.day: str | None = None
-        self.error: str | None = None
         self.version = 0
         self.watchers = 0
         self._seq = -1
@@ -78,8 +77,8 @@ class LiveFeed:
                 try:
                     answer = await self._actor.poll.remote(
                         self.symbol, self.bar_s, self._seq, self._epoch, len(self.rows), POLL_S)
-                except (ray.exceptions.RayError, OSError) as error:
-                    self.state, self.error = "reconnecting", type(error).__name__
+                except (ray.exceptions.RayError, OSError):
+                    self.state = "reconnecting"
                     self._publish()
                     await asyncio.sleep(ACTOR_RETRY_S)
                     continue
@@ -97,7 +96,7 @@ class LiveFeed:
         self.times.extend(int(row[0]) for row in answer["bars"])
         self.forming = list(answer["forming"]) if answer["forming"] else None
         self._seq, self._epoch, self.day = answer["seq"], answer["epoch"], answer["day"]
-        self.state, self.horizon, self.error = answer["state"], answer["horizon"], answer["error"]
+        self.state, self.horizon = answer["state"], answer["horizon"]
         self._publish()
 
     def base_since(self, t: int) -> Bars:
@@ -115,8 +114,8 @@ class LiveFeed:
 class LiveHub:
     """The feeds of one replica, by (symbol, bar length)."""
 
-    def __init__(self, actor_of: Any) -> None:
-        self._actor_of = actor_of
+    def __init__(self, actor: ray.actor.ActorHandle) -> None:
+        self._actor = actor
         self._feeds: dict[tuple[str, int], LiveFeed] = {}
 
     @contextlib.asynccontextmanager
@@ -125,7 +124,7 @@ class LiveHub:
         key = (symbol, bar_s)
         feed = self._feeds.get(key)
         if feed is None:
-            feed = self._feeds[key] = LiveFeed(self._actor_of(), symbol, bar_s)
+            feed = self._feeds[key] = LiveFeed(self._actor, symbol, bar_s)
         feed.watchers += 1
         feed.ensure_running(self._ended)
         try:
@@ -136,8 +135,3 @@ class LiveHub:
     def _ended(self, feed: LiveFeed) -> None:
         if self._feeds.get((feed.symbol, feed.bar_s)) is feed and feed.watchers == 0:
             del self._feeds[(feed.symbol, feed.bar_s)]
-
-    def stats(self) -> dict[str, int]:
-        """Feeds and watchers in this replica."""
-        return {"feeds": len(self._feeds),
-                "watchers": sum(f.watchers for f in self._feeds.values())}

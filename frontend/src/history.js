@@ -8,7 +8,8 @@ import { displayTimes } from "./time.js";
 const CHUNK_BARS = 5000;
 const MAX_AUTO_RETRIES = 3;
 
-const nextPaint = () =>
+/** Resolves after the second animation frame from now: what was handed to the chart is painted. */
+export const nextPaint = () =>
   new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 
 const SECONDS = { s: 1, m: 60, h: 3600 };

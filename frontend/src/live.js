@@ -4,14 +4,12 @@
 // The stream stops while the tab is hidden and resumes from the newest bar held when it is
 // shown again, so the bars of the hidden time arrive at once (no gap).
 import { ApiError, followLiveBars } from "./api.js";
+import { nextPaint } from "./history.js";
 
 const RETRY_MS = 2000;
 const MAX_RETRY_MS = 15000;
 const TICK_MS = 1000;
 const LOG_SIZE = 4000;
-
-const nextPaint = () =>
-  new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 
 const ageText = (ms) => (ms < 1500 ? "now" : ms < 60000 ? `${Math.round(ms / 1000)}s ago`
   : `${Math.round(ms / 60000)}m ago`);
